@@ -1,0 +1,48 @@
+# modelfn — two commands on a fresh machine: `make run` and `make test`.
+#
+# Every tool a test needs is installed here, pinned, into .bin (Go tools),
+# .tools/node_modules (npm tools) or by apt-get (Debian packages). Area-specific
+# targets live in mk/*.mk and append their tool targets to TEST_TOOLS.
+
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := $(CURDIR)/.bin
+TOOLS        := $(CURDIR)/.tools
+export PATH  := $(BIN):$(TOOLS)/node_modules/.bin:$(PATH)
+export GOBIN := $(BIN)
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+EXAMPLE      := examples/breast-cancer
+
+# Debian packages the fixtures, comparisons and browser tests use.
+APT_PACKAGES := python3-xgboost python3-sklearn python3-scipy python3-numpy python3-pandas \
+                python3-onnx python3-fastapi python3-uvicorn chromium wrk libonnx-testdata
+
+TEST_TOOLS :=
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: run test vet bench fuzz tools tools-apt clean
+
+## run: serve the example bundle locally (predict, batch watcher, monitor schedule)
+run:
+	$(GO) run ./cmd/modelfn serve --bundle $(EXAMPLE) --addr 127.0.0.1:8080 --data .run
+
+## test: vet, format check and every test with the race detector, tools installed first
+test: tools vet
+	MODELFN_REQUIRE_TOOLS=1 $(GO) test -race -timeout 40m ./...
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^vendor/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+tools: tools-apt $(TEST_TOOLS)
+
+# apt-get only when a package is missing, so a second `make test` stays offline.
+tools-apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+clean:
+	rm -rf .bin .tools .run dist
