@@ -17,10 +17,14 @@ EXAMPLE      := examples/breast-cancer
 APT_PACKAGES := python3-xgboost python3-sklearn python3-scipy python3-numpy python3-pandas \
                 python3-onnx python3-fastapi python3-uvicorn chromium wrk libonnx-testdata
 
-TEST_TOOLS :=
+# Area fragments (mk/*.mk) append to these.
+TEST_TOOLS   :=
+BENCH_TARGETS :=
+FUZZ_TARGETS  :=
+FUZZTIME     ?= 30s
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: run test vet bench fuzz tools tools-apt clean
+.PHONY: run test vet bench bench-go fuzz tools tools-apt clean
 
 ## run: serve the example bundle locally (predict, batch watcher, monitor schedule)
 run:
@@ -35,6 +39,15 @@ vet:
 	$(GO) vet ./...
 
 tools: tools-apt $(TEST_TOOLS)
+
+## bench: Go benchmarks of every package, then each area's comparison scripts
+bench: tools bench-go $(BENCH_TARGETS)
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+## fuzz: each fuzz target for FUZZTIME (default 30s), corpus committed under testdata/fuzz
+fuzz: $(FUZZ_TARGETS)
 
 # apt-get only when a package is missing, so a second `make test` stays offline.
 tools-apt:
