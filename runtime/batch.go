@@ -69,7 +69,13 @@ type InputError struct {
 	Field string `json:"field,omitempty"`
 	Code  string `json:"code"`
 	Msg   string `json:"message"`
+	// Cause is the reading error behind a malformed input, if any (for
+	// example *http.MaxBytesError when a body was cut at its limit).
+	Cause error `json:"-"`
 }
+
+// Unwrap exposes the cause.
+func (e *InputError) Unwrap() error { return e.Cause }
 
 // Error codes, stable for clients.
 const (
@@ -172,6 +178,9 @@ func (r *RowWriter) Number(col int, v float64, text string) *InputError {
 func (r *RowWriter) String(col int, s string, fromJSON bool) *InputError {
 	f := &r.b.Schema.Features[col]
 	if f.Type == Categorical {
+		if s == "" && !fromJSON {
+			return r.Missing(col)
+		}
 		if err := r.mark(col); err != nil {
 			return err
 		}

@@ -10,13 +10,15 @@ import (
 
 // ReadJSONRow reads one row from dec: an object of feature name to value, or
 // an array of values in schema order. label is the row number errors report.
-// On error the row is discarded and the decoder is left mid-value.
-func (b *Batch) ReadJSONRow(dec *jsontext.Decoder, label int) *InputError {
+// A field that is not a feature is an error unless skipUnknown (batch files
+// may carry ids and other columns through). On error the row is discarded
+// and the decoder is left mid-value.
+func (b *Batch) ReadJSONRow(dec *jsontext.Decoder, label int, skipUnknown bool) *InputError {
 	r := b.Begin(label)
 	var err *InputError
 	switch dec.PeekKind() {
 	case '{':
-		err = r.readObject(dec)
+		err = r.readObject(dec, skipUnknown)
 	case '[':
 		err = r.readArray(dec)
 	case 0:
@@ -34,7 +36,7 @@ func (b *Batch) ReadJSONRow(dec *jsontext.Decoder, label int) *InputError {
 	return err
 }
 
-func (r *RowWriter) readObject(dec *jsontext.Decoder) *InputError {
+func (r *RowWriter) readObject(dec *jsontext.Decoder, skipUnknown bool) *InputError {
 	if _, err := dec.ReadToken(); err != nil {
 		return SyntaxError(r.row, err)
 	}
@@ -50,6 +52,12 @@ func (r *RowWriter) readObject(dec *jsontext.Decoder) *InputError {
 			name = unq
 		}
 		col, ok := r.b.Schema.index[string(name)]
+		if !ok && skipUnknown {
+			if err := dec.SkipValue(); err != nil {
+				return SyntaxError(r.row, err)
+			}
+			continue
+		}
 		if !ok {
 			return Errorf(r.row, clip(string(name)), CodeUnknownFeature, "not a feature of this model (features: %s)", featureList(r.b.Schema))
 		}
@@ -123,10 +131,13 @@ func (r *RowWriter) readValue(dec *jsontext.Decoder, col int) *InputError {
 		if _, err := dec.ReadToken(); err != nil {
 			return SyntaxError(r.row, err)
 		}
-		if r.b.Schema.Features[col].Type == Categorical {
-			return r.String(col, map[bool]string{true: "true", false: "false"}[k == 't'], true)
+		if r.b.Schema.Features[col].Type != Categorical {
+			return r.Invalid(col, "boolean")
 		}
-		return r.Invalid(col, "boolean")
+		if k == 't' {
+			return r.String(col, "true", true)
+		}
+		return r.String(col, "false", true)
 	case '{', '[':
 		return r.Invalid(col, kindName(k))
 	default:
@@ -137,17 +148,18 @@ func (r *RowWriter) readValue(dec *jsontext.Decoder, col int) *InputError {
 
 // SyntaxError turns a JSON reading error into an InputError.
 func SyntaxError(row int, err error) *InputError {
-	if err == nil || errors.Is(err, io.EOF) {
-		return Errorf(row, "", CodeMalformed, "unexpected end of JSON")
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return Errorf(row, "", CodeMalformed, "unexpected end of JSON")
-	}
+	var e *InputError
 	var se *jsontext.SyntacticError
-	if errors.As(err, &se) {
-		return Errorf(row, "", CodeMalformed, "invalid JSON at byte %d: %v", se.ByteOffset, se.Err)
+	switch {
+	case err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		e = Errorf(row, "", CodeMalformed, "unexpected end of JSON")
+	case errors.As(err, &se):
+		e = Errorf(row, "", CodeMalformed, "invalid JSON at byte %d: %v", se.ByteOffset, se.Err)
+	default:
+		e = Errorf(row, "", CodeMalformed, "invalid JSON: %v", err)
 	}
-	return Errorf(row, "", CodeMalformed, "invalid JSON: %v", err)
+	e.Cause = err
+	return e
 }
 
 func kindName(k jsontext.Kind) string {

@@ -1,0 +1,136 @@
+package predict
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/modelfn/modelfn/functions/predlog"
+	"github.com/modelfn/modelfn/runtime"
+)
+
+// predict serves POST /predict: {"instances": [row, ...]}.
+func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.InputError) {
+	start := time.Now()
+	b := s.batch
+	b.Reset()
+	dec := jsontext.NewDecoder(r.Body)
+	fail := func(e *runtime.InputError) (int, []byte, *runtime.InputError) {
+		st, e := readErr(e, e.Cause)
+		return st, nil, e
+	}
+	if tok, err := dec.ReadToken(); err != nil {
+		return fail(runtime.SyntaxError(-1, err))
+	} else if tok.Kind() != '{' {
+		return fail(runtime.Errorf(-1, "", runtime.CodeMalformed, `the body must be a JSON object {"instances": [...]}`))
+	}
+	seen := false
+	for dec.PeekKind() != '}' {
+		key, err := dec.ReadToken()
+		if err != nil {
+			return fail(runtime.SyntaxError(-1, err))
+		}
+		if k := key.String(); k != "instances" {
+			return fail(runtime.Errorf(-1, clip(k), "unknown_field", `unknown field; the body is {"instances": [...]}`))
+		}
+		if seen {
+			return fail(runtime.Errorf(-1, "instances", runtime.CodeMalformed, "given twice"))
+		}
+		seen = true
+		if dec.PeekKind() != '[' {
+			if dec.PeekKind() == 0 {
+				_, err := dec.ReadToken()
+				return fail(runtime.SyntaxError(-1, err))
+			}
+			return fail(runtime.Errorf(-1, "instances", runtime.CodeWrongShape, "must be an array of rows"))
+		}
+		dec.ReadToken()
+		for dec.PeekKind() != ']' {
+			if b.Rows == h.maxRows {
+				return fail(runtime.Errorf(-1, "instances", runtime.CodeTooManyRows, "more than %d rows (limits.max_rows); split the request or use batch scoring", h.maxRows))
+			}
+			if e := b.ReadJSONRow(dec, b.Rows, false); e != nil {
+				return fail(e)
+			}
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return fail(runtime.SyntaxError(-1, err))
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return fail(runtime.SyntaxError(-1, err))
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return fail(runtime.Errorf(-1, "", runtime.CodeMalformed, "data after the JSON object"))
+	}
+	if !seen {
+		return fail(runtime.Errorf(-1, "instances", runtime.CodeMissingFeature, `required: {"instances": [row, ...]}`))
+	}
+	if b.Rows == 0 {
+		return fail(runtime.Errorf(-1, "instances", runtime.CodeWrongShape, "no rows"))
+	}
+	if e := h.score(r.Context(), s, start); e != nil {
+		return fail(e)
+	}
+	return http.StatusOK, h.appendPredictions(s), nil
+}
+
+// appendPredictions encodes {"model","version","predictions":[...]}.
+func (h *Handler) appendPredictions(s *scratch) []byte {
+	k := h.info.Outputs
+	buf := append(s.buf[:0], `{"model":`...)
+	buf = appendQuoted(buf, h.name)
+	buf = append(buf, `,"version":`...)
+	buf = appendQuoted(buf, h.version)
+	buf = append(buf, `,"predictions":[`...)
+	for i := 0; i < s.batch.Rows; i++ {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		out := s.out[i*k : (i+1)*k]
+		buf = append(buf, `{"id":"`...)
+		buf = append(buf, s.ids[i]...)
+		buf = append(buf, '"')
+		if h.info.Task == runtime.Classification {
+			buf = append(buf, `,"label":`...)
+			buf = appendQuoted(buf, h.info.Classes[argmax(out)])
+			buf = append(buf, `,"probabilities":{`...)
+			for j, c := range h.info.Classes {
+				if j > 0 {
+					buf = append(buf, ',')
+				}
+				buf = appendQuoted(buf, c)
+				buf = append(buf, ':')
+				buf = predlog.AppendFloat(buf, out[j])
+			}
+			buf = append(buf, '}')
+		} else {
+			buf = append(buf, `,"value":`...)
+			buf = predlog.AppendFloat(buf, out[0])
+		}
+		buf = append(buf, '}')
+	}
+	buf = append(buf, "]}\n"...)
+	s.buf = buf
+	return buf
+}
+
+func appendQuoted(dst []byte, s string) []byte {
+	out, err := jsontext.AppendQuote(dst, s)
+	if err != nil {
+		return append(dst, `"\ufffd"`...)
+	}
+	return out
+}
+
+func argmax(v []float64) int {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return best
+}

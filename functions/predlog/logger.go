@@ -1,0 +1,261 @@
+package predlog
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gocloud.dev/blob"
+
+	"github.com/modelfn/modelfn/runtime"
+)
+
+// Options tune a Logger.
+type Options struct {
+	// Prefix is the model version's partition root, from Prefix().
+	Prefix string
+	// A buffer is written when it holds FlushRecords records or its oldest
+	// record is FlushInterval old. At most MaxBuffered records wait in
+	// memory (including chunks waiting for a retry); beyond that, records
+	// are dropped and counted rather than exhausting memory.
+	FlushRecords  int
+	FlushInterval time.Duration
+	MaxBuffered   int
+	Log           *slog.Logger
+}
+
+// Stats count what happened to logged records.
+type Stats struct {
+	Logged      int64 `json:"logged"`       // accepted into the buffer
+	Written     int64 `json:"written"`      // in objects the store acknowledged
+	Dropped     int64 `json:"dropped"`      // refused because the buffer was full
+	Buffered    int64 `json:"buffered"`     // waiting in memory now
+	Objects     int64 `json:"objects"`      // objects written
+	WriteErrors int64 `json:"write_errors"` // failed writes (each retried)
+}
+
+// Logger buffers records and writes them as gzip JSON Lines objects. A
+// failed write never fails the prediction: the chunk stays queued and is
+// retried with backoff, and the failure is counted and logged.
+//
+// At most the buffered records are lost if the process dies: FlushRecords
+// records or FlushInterval of traffic, whichever comes first, plus chunks
+// still waiting for a retry when the store is unreachable.
+type Logger struct {
+	bucket *blob.Bucket
+	enc    *Encoder
+	opt    Options
+
+	mu     sync.Mutex
+	cur    *chunk
+	queue  []*chunk
+	queued int // records in cur and queue
+	wmu    sync.Mutex
+
+	logged, written, dropped, objects, writeErrors atomic.Int64
+
+	stop chan struct{}
+	wake chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+type chunk struct {
+	buf   []byte
+	n     int
+	first time.Time
+}
+
+// NewLogger starts a logger writing into bucket.
+func NewLogger(bucket *blob.Bucket, enc *Encoder, opt Options) *Logger {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	l := &Logger{bucket: bucket, enc: enc, opt: opt, stop: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// Log records the predictions for rows [0, b.Rows) of a batch.
+func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float64, k int, latency time.Duration) {
+	now := time.Now()
+	w := b.Width()
+	l.mu.Lock()
+	if l.queued+b.Rows > l.opt.MaxBuffered {
+		l.mu.Unlock()
+		rows := int64(b.Rows)
+		if n := l.dropped.Add(rows); n == rows || n/10000 != (n-rows)/10000 { // warn at the first drop and every 10,000
+			l.opt.Log.Warn("prediction log buffer full: records dropped", "dropped_total", n, "max_buffered", l.opt.MaxBuffered)
+		}
+		return
+	}
+	if l.cur == nil {
+		l.cur = &chunk{first: now}
+	}
+	rec := Record{Time: now, Source: source, Latency: latency}
+	for i := 0; i < b.Rows; i++ {
+		rec.ID, rec.X, rec.Out = ids[i], b.X[i*w:(i+1)*w], out[i*k:(i+1)*k]
+		if b.S != nil {
+			rec.S = b.S[i*w : (i+1)*w]
+		}
+		l.cur.buf = l.enc.Append(l.cur.buf, &rec)
+	}
+	l.cur.n += b.Rows
+	l.queued += b.Rows
+	full := l.cur.n >= l.opt.FlushRecords
+	if full {
+		l.sealLocked()
+	}
+	l.mu.Unlock()
+	l.logged.Add(int64(b.Rows))
+	if full {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (l *Logger) sealLocked() {
+	if l.cur != nil && l.cur.n > 0 {
+		l.queue = append(l.queue, l.cur)
+	}
+	l.cur = nil
+}
+
+// run writes sealed chunks, seals chunks that are FlushInterval old, and
+// retries failed writes with exponential backoff.
+func (l *Logger) run() {
+	defer close(l.done)
+	tick := time.NewTicker(max(l.opt.FlushInterval/4, 10*time.Millisecond))
+	defer tick.Stop()
+	backoff := time.Duration(0)
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.wake:
+		case <-tick.C:
+			l.mu.Lock()
+			if l.cur != nil && time.Since(l.cur.first) >= l.opt.FlushInterval {
+				l.sealLocked()
+			}
+			l.mu.Unlock()
+		case <-retry:
+			retry = nil
+		}
+		if retry != nil {
+			continue // backing off
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := l.writeQueued(ctx)
+		cancel()
+		if err == nil {
+			backoff = 0
+			continue
+		}
+		backoff = min(max(2*backoff, 100*time.Millisecond), 30*time.Second)
+		l.opt.Log.Warn("prediction log write failed; will retry", "err", err, "retry_in", backoff, "buffered", l.Stats().Buffered)
+		retry = time.After(backoff)
+	}
+}
+
+// writeQueued writes sealed chunks in order until the queue is empty or a
+// write fails (the chunk then stays at the head of the queue).
+func (l *Logger) writeQueued(ctx context.Context) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	for {
+		l.mu.Lock()
+		if len(l.queue) == 0 {
+			l.mu.Unlock()
+			return nil
+		}
+		c := l.queue[0]
+		l.mu.Unlock()
+
+		key := Partition(l.opt.Prefix, c.first) + NewID() + ".jsonl.gz"
+		if err := WriteObject(ctx, l.bucket, key, c.buf); err != nil {
+			l.writeErrors.Add(1)
+			return err
+		}
+		l.mu.Lock()
+		l.queue = l.queue[1:]
+		l.queued -= c.n
+		l.mu.Unlock()
+		l.written.Add(int64(c.n))
+		l.objects.Add(1)
+		l.opt.Log.Debug("prediction log flushed", "key", key, "records", c.n)
+	}
+}
+
+// Flush writes everything buffered now, retrying until ctx ends.
+func (l *Logger) Flush(ctx context.Context) error {
+	l.mu.Lock()
+	l.sealLocked()
+	l.mu.Unlock()
+	backoff := 50 * time.Millisecond
+	for {
+		err := l.writeQueued(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("prediction log: %d records not written: %w", l.Stats().Buffered, errors.Join(err, ctx.Err()))
+		case <-time.After(backoff):
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+}
+
+// Close flushes and stops the background writer.
+func (l *Logger) Close(ctx context.Context) error {
+	err := l.Flush(ctx)
+	l.once.Do(func() { close(l.stop) })
+	<-l.done
+	return err
+}
+
+// Stats reports the counters.
+func (l *Logger) Stats() Stats {
+	l.mu.Lock()
+	buffered := l.queued
+	l.mu.Unlock()
+	return Stats{
+		Logged: l.logged.Load(), Written: l.written.Load(), Dropped: l.dropped.Load(),
+		Buffered: int64(buffered), Objects: l.objects.Load(), WriteErrors: l.writeErrors.Load(),
+	}
+}
+
+// WriteObject gzips JSON lines into one object. The object appears whole
+// or not at all: on any error the write is aborted.
+func WriteObject(ctx context.Context, bucket *blob.Bucket, key string, lines []byte) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: "application/gzip"})
+	if err != nil {
+		return fmt.Errorf("prediction log %s: %w", key, err)
+	}
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if _, err := zw.Write(lines); err != nil {
+		cancel()
+		w.Close()
+		return fmt.Errorf("prediction log %s: %w", key, err)
+	}
+	if err := zw.Close(); err != nil {
+		cancel()
+		w.Close()
+		return fmt.Errorf("prediction log %s: %w", key, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("prediction log %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package predlog
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"gocloud.dev/blob"
+
+	"github.com/modelfn/modelfn/runtime"
+)
+
+// MaxObjectBytes bounds the decompressed size of one log object, so a
+// corrupt or hostile object (a gzip bomb) cannot exhaust memory.
+const MaxObjectBytes = 512 << 20
+
+// Entry is a record read back; its features are a row of the batch given
+// to ReadObject.
+type Entry struct {
+	ID     string
+	Time   time.Time
+	Source string
+	// Out is the prediction: class probabilities in the model's class
+	// order, or the one regression value.
+	Out []float64
+}
+
+// Decoder reads records written by an Encoder for the same schema.
+type Decoder struct {
+	schema  *runtime.Schema
+	info    runtime.Info
+	classes map[string]int
+}
+
+// NewDecoder prepares a decoder.
+func NewDecoder(s *runtime.Schema, info runtime.Info) *Decoder {
+	d := &Decoder{schema: s, info: info, classes: map[string]int{}}
+	for i, c := range info.Classes {
+		d.classes[c] = i
+	}
+	return d
+}
+
+// ErrCorrupt marks an object that could not be read whole.
+var ErrCorrupt = errors.New("corrupt prediction-log object")
+
+// ReadObject reads every record of a gzip JSON Lines object into b (one row
+// each) and entries. Any unreadable byte makes the whole object corrupt
+// (ErrCorrupt), so that a partial object is never half counted.
+func (d *Decoder) ReadObject(ctx context.Context, bucket *blob.Bucket, key string, b *runtime.Batch, entries []Entry) ([]Entry, error) {
+	r, err := bucket.NewReader(ctx, key, nil)
+	if err != nil {
+		return entries, err
+	}
+	defer r.Close()
+	start, n := b.Rows, len(entries)
+	entries, err = d.Read(r, b, entries)
+	if err != nil {
+		b.Truncate(start)
+		return entries[:n], fmt.Errorf("%s: %w", key, err)
+	}
+	return entries, nil
+}
+
+// Read decodes a gzip JSON Lines stream.
+func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return entries, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	lim := &io.LimitedReader{R: zr, N: MaxObjectBytes + 1}
+	sc := bufio.NewScanner(lim)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	dec := jsontext.NewDecoder(nil)
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		dec.Reset(bytes.NewReader(sc.Bytes()))
+		e, err := d.readRecord(dec, b, line)
+		if err != nil {
+			return entries, fmt.Errorf("%w: line %d: %v", ErrCorrupt, line, err)
+		}
+		entries = append(entries, e)
+	}
+	if lim.N <= 0 {
+		return entries, fmt.Errorf("%w: more than %d bytes decompressed", ErrCorrupt, MaxObjectBytes)
+	}
+	if err := sc.Err(); err != nil {
+		return entries, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return entries, nil
+}
+
+func (d *Decoder) readRecord(dec *jsontext.Decoder, b *runtime.Batch, line int) (Entry, error) {
+	var e Entry
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return e, fmt.Errorf("not a JSON object")
+	}
+	haveFeatures, havePrediction := false, false
+	for dec.PeekKind() != '}' {
+		k, err := dec.ReadToken()
+		if err != nil {
+			return e, err
+		}
+		switch k.String() {
+		case "id":
+			e.ID, err = readString(dec)
+		case "ts":
+			var s string
+			if s, err = readString(dec); err == nil {
+				e.Time, err = time.Parse(time.RFC3339Nano, s)
+			}
+		case "source":
+			e.Source, err = readString(dec)
+		case "features":
+			if ierr := b.ReadJSONRow(dec, line, false); ierr != nil {
+				return e, ierr
+			}
+			haveFeatures = true
+		case "prediction":
+			e.Out, err = d.readPrediction(dec)
+			havePrediction = err == nil
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return e, err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return e, err
+	}
+	if !haveFeatures || !havePrediction || e.ID == "" || e.Time.IsZero() {
+		if haveFeatures {
+			b.Truncate(b.Rows - 1)
+		}
+		return e, fmt.Errorf("record lacks id, ts, features or prediction")
+	}
+	return e, nil
+}
+
+func (d *Decoder) readPrediction(dec *jsontext.Decoder) ([]float64, error) {
+	out := make([]float64, d.info.Outputs)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, fmt.Errorf("prediction is not an object")
+	}
+	got := 0
+	for dec.PeekKind() != '}' {
+		k, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		switch k.String() {
+		case "value":
+			if d.info.Task != runtime.Regression {
+				return nil, fmt.Errorf("a value for a classifier")
+			}
+			if out[0], err = readFloat(dec); err != nil {
+				return nil, err
+			}
+			got = 1
+		case "probabilities":
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, err
+			}
+			for dec.PeekKind() != '}' {
+				c, err := dec.ReadToken()
+				if err != nil {
+					return nil, err
+				}
+				i, ok := d.classes[c.String()]
+				if !ok {
+					return nil, fmt.Errorf("unknown class %q", c.String())
+				}
+				if out[i], err = readFloat(dec); err != nil {
+					return nil, err
+				}
+				got++
+			}
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, err
+			}
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	if got != d.info.Outputs {
+		return nil, fmt.Errorf("prediction has %d of %d outputs", got, d.info.Outputs)
+	}
+	return out, nil
+}
+
+func readString(dec *jsontext.Decoder) (string, error) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return "", err
+	}
+	if tok.Kind() != '"' {
+		return "", fmt.Errorf("expected a string")
+	}
+	return tok.String(), nil
+}
+
+func readFloat(dec *jsontext.Decoder) (float64, error) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return 0, err
+	}
+	if tok.Kind() == 'n' {
+		return runtime.NaN, nil
+	}
+	if tok.Kind() != '0' {
+		return 0, fmt.Errorf("expected a number")
+	}
+	return tok.Float()
+}

@@ -1,0 +1,187 @@
+// Package predlog is the prediction log: every prediction, from HTTP or
+// batch, becomes one JSON line in a gzip object under a time-partitioned key
+//
+//	predictions/<model>/<version>/dt=YYYY-MM-DD/hr=HH/<unique>.jsonl.gz
+//
+// so the monitor (and Athena, BigQuery or a person with zcat) can read it
+// back. A record:
+//
+//	{"id":"0193…","ts":"2026-11-25T20:00:00.123Z","model":"churn","version":"3",
+//	 "source":"http","features":{"tenure":12,"plan":"pro"},
+//	 "prediction":{"label":"stay","probabilities":{"leave":0.1,"stay":0.9}},
+//	 "latency_ms":0.41}
+//
+// A regressor's prediction is {"value":12.5}. A missing feature is null.
+package predlog
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
+
+	"github.com/modelfn/modelfn/runtime"
+)
+
+// Sources of a record.
+const (
+	SourceHTTP  = "http"
+	SourceBatch = "batch"
+)
+
+// NewID returns a prediction id: a UUIDv7, whose first 48 bits are the
+// time in milliseconds, so a label that arrives later finds the log
+// partition of its prediction from the id alone.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// StableID is a UUIDv7-shaped id fixed by t and seed, for batch rows: a
+// re-run of the same input gives the same ids.
+func StableID(t time.Time, seed string) string {
+	var u uuid.UUID
+	h := sha256.Sum256([]byte(seed))
+	copy(u[6:], h[:10])
+	ms := uint64(t.UnixMilli())
+	binary.BigEndian.PutUint16(u[0:2], uint16(ms>>32))
+	binary.BigEndian.PutUint32(u[2:6], uint32(ms))
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // RFC 4122 variant
+	return u.String()
+}
+
+// IDTime is the time a UUIDv7 id was made.
+func IDTime(id string) (time.Time, bool) {
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		return time.Time{}, false
+	}
+	sec, nsec := u.Time().UnixTime()
+	return time.Unix(sec, nsec).UTC(), true
+}
+
+// Partition is the key prefix of the hour t falls in, under prefix (which
+// ends with "/", e.g. "predictions/churn/3/").
+func Partition(prefix string, t time.Time) string {
+	t = t.UTC()
+	return fmt.Sprintf("%sdt=%s/hr=%02d/", prefix, t.Format("2006-01-02"), t.Hour())
+}
+
+// Prefix is where a model version's records live.
+func Prefix(root, model, version string) string {
+	return root + model + "/" + version + "/"
+}
+
+// Encoder writes records for one model, with every constant part of a
+// record (feature names, class names) quoted once.
+type Encoder struct {
+	head     []byte   // `,"model":"m","version":"v","source":"`
+	features [][]byte // `"name":` per feature
+	classes  [][]byte // `"class"` per class
+	cats     []bool   // categorical features
+	task     runtime.Task
+}
+
+// NewEncoder prepares an encoder.
+func NewEncoder(model, version string, s *runtime.Schema, info runtime.Info) *Encoder {
+	e := &Encoder{task: info.Task}
+	e.head = fmt.Appendf(nil, `,"model":%s,"version":%s,"source":"`, quote(model), quote(version))
+	for _, f := range s.Features {
+		e.features = append(e.features, append(quote(f.Name), ':'))
+		e.cats = append(e.cats, f.Type == runtime.Categorical)
+	}
+	for _, c := range info.Classes {
+		e.classes = append(e.classes, quote(c))
+	}
+	return e
+}
+
+// Record is one prediction, by reference into a batch and its output.
+type Record struct {
+	ID      string
+	Time    time.Time
+	Source  string
+	X       []float64 // the row's values
+	S       []string  // the row's raw categorical values (nil when none)
+	Out     []float64 // the model's output for the row
+	Latency time.Duration
+}
+
+// Append encodes r as one JSON line.
+func (e *Encoder) Append(dst []byte, r *Record) []byte {
+	dst = append(dst, `{"id":"`...)
+	dst = append(dst, r.ID...)
+	dst = append(dst, `","ts":"`...)
+	dst = r.Time.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	dst = append(dst, '"')
+	dst = append(dst, e.head...)
+	dst = append(dst, r.Source...)
+	dst = append(dst, `","features":{`...)
+	for i, name := range e.features {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, name...)
+		switch {
+		case e.cats[i] && r.S != nil && r.S[i] != "":
+			dst = appendString(dst, r.S[i])
+		default:
+			dst = AppendFloat(dst, r.X[i])
+		}
+	}
+	dst = append(dst, `},"prediction":{`...)
+	if e.task == runtime.Classification {
+		dst = append(dst, `"label":`...)
+		dst = append(dst, e.classes[argmax(r.Out[:len(e.classes)])]...)
+		dst = append(dst, `,"probabilities":{`...)
+		for i, c := range e.classes {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, c...)
+			dst = append(dst, ':')
+			dst = AppendFloat(dst, r.Out[i])
+		}
+		dst = append(dst, '}')
+	} else {
+		dst = append(dst, `"value":`...)
+		dst = AppendFloat(dst, r.Out[0])
+	}
+	dst = append(dst, `},"latency_ms":`...)
+	dst = strconv.AppendFloat(dst, float64(r.Latency.Microseconds())/1000, 'f', -1, 64)
+	return append(dst, "}\n"...)
+}
+
+// AppendFloat writes v as a JSON number, or null when it is not finite.
+func AppendFloat(dst []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+}
+
+func argmax(v []float64) int {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func quote(s string) []byte {
+	return appendString(nil, s)
+}
+
+func appendString(dst []byte, s string) []byte {
+	out, err := jsontext.AppendQuote(dst, s)
+	if err != nil { // invalid UTF-8: replaced, never fatal
+		out, _ = jsontext.AppendQuote(dst, strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	return out
+}
