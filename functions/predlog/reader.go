@@ -77,7 +77,7 @@ func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry,
 	lim := &io.LimitedReader{R: zr, N: MaxObjectBytes + 1}
 	sc := bufio.NewScanner(lim)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	dec := jsontext.NewDecoder(nil)
+	dec := jsontext.NewDecoder(bytes.NewReader(nil))
 	line := 0
 	for sc.Scan() {
 		line++

@@ -1,0 +1,206 @@
+// Package batch is the batch-scoring function: an object lands under the
+// input prefix, and the same rows plus prediction columns are written under
+// the output prefix, in constant memory whatever the file's size.
+//
+//	input/2026/11/day.csv   →  output/2026/11/day.csv
+//	                           errors/2026/11/day.csv.errors.jsonl (only if rows failed)
+//
+// CSV (header first) and JSON Lines are read, gzip-compressed or not
+// (.csv, .csv.gz, .jsonl, .ndjson, .jsonl.gz). A row that fails validation
+// goes to the errors object with its line number and the reason, and the
+// good rows are still scored. The output appears whole or not at all (the
+// write is aborted on any failure), and a re-run of the same input
+// overwrites the same keys: the output, the errors object and the
+// prediction-log objects, whose keys and record ids derive from the input.
+package batch
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/modelfn/modelfn/functions/predlog"
+	"github.com/modelfn/modelfn/runtime"
+)
+
+// Scorer scores objects of one bucket with one model.
+type Scorer struct {
+	Model  runtime.Model
+	Schema *runtime.Schema
+	Bucket *blob.Bucket // input, output and errors live here
+
+	InputPrefix, OutputPrefix, ErrorsPrefix string
+	ChunkRows                               int
+
+	// Log receives a record per scored row (nil: not logged). LogPrefix is
+	// the model version's partition root (predlog.Prefix).
+	LogBucket *blob.Bucket
+	LogPrefix string
+	Encoder   *predlog.Encoder
+
+	Logger *slog.Logger
+	// Progress, if set, is called after each chunk with the rows read so far.
+	Progress func(rows int64)
+}
+
+// Result says what a run did.
+type Result struct {
+	Input   string `json:"input"`
+	Output  string `json:"output"`
+	Errors  string `json:"errors,omitempty"` // key of the errors object, if any row failed
+	Rows    int64  `json:"rows"`             // data rows read
+	Scored  int64  `json:"scored"`
+	Failed  int64  `json:"failed"`
+	LogKeys int    `json:"log_objects"`
+}
+
+// logPartRows bounds the records per prediction-log object a batch writes.
+const logPartRows = 50000
+
+// ErrNotInput is returned for an object outside the input prefix (an
+// event for another prefix, or a key trying to climb out of it).
+var ErrNotInput = errors.New("not a batch input object")
+
+// Score scores one object. key is the object's full key in the bucket.
+func (s *Scorer) Score(ctx context.Context, key string) (Result, error) {
+	res := Result{Input: key}
+	rel, err := s.relative(key)
+	if err != nil {
+		return res, err
+	}
+	format, compressed, err := formatOf(rel)
+	if err != nil {
+		return res, fmt.Errorf("batch %s: %w", key, err)
+	}
+	attrs, err := s.Bucket.Attributes(ctx, key)
+	if err != nil {
+		return res, fmt.Errorf("batch %s: %w", key, err)
+	}
+	outKey := s.OutputPrefix + strings.TrimSuffix(rel, ".gz")
+	errKey := s.ErrorsPrefix + rel + ".errors.jsonl"
+	res.Output = outKey
+
+	// Everything written under ctx is aborted, not committed, if the run
+	// fails: cancel before Close.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	r, err := s.Bucket.NewReader(ctx, key, nil)
+	if err != nil {
+		return res, fmt.Errorf("batch %s: %w", key, err)
+	}
+	defer r.Close()
+	var in io.Reader = bufio.NewReaderSize(r, 1<<20)
+	if compressed {
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			return res, fmt.Errorf("batch %s: not gzip: %w", key, err)
+		}
+		in = zr
+	}
+
+	run := &run{s: s, ctx: ctx, res: &res, errKey: errKey,
+		seed: key + "\x00" + attrs.ETag + "\x00" + attrs.ModTime.UTC().Format(time.RFC3339Nano),
+		when: attrs.ModTime}
+	out, err := s.Bucket.NewWriter(ctx, outKey, &blob.WriterOptions{ContentType: contentType(format)})
+	if err != nil {
+		return res, fmt.Errorf("batch %s: %w", outKey, err)
+	}
+	run.out = bufio.NewWriterSize(out, 1<<20)
+
+	if format == "csv" {
+		err = run.csv(in)
+	} else {
+		err = run.jsonl(in)
+	}
+	if err == nil {
+		err = run.finish()
+	}
+	if err != nil {
+		cancel()
+		out.Close()
+		run.abortErrors()
+		return res, fmt.Errorf("batch %s: %w", key, err)
+	}
+	if err := run.out.Flush(); err != nil {
+		cancel()
+		out.Close()
+		run.abortErrors()
+		return res, fmt.Errorf("batch %s: %w", outKey, err)
+	}
+	// Errors first: once the output is visible, its errors object is too.
+	if err := run.closeErrors(); err != nil {
+		cancel()
+		out.Close()
+		return res, err
+	}
+	if err := out.Close(); err != nil {
+		return res, fmt.Errorf("batch %s: %w", outKey, err)
+	}
+	s.logger().Info("batch scored", "input", key, "output", outKey, "rows", res.Rows, "scored", res.Scored, "failed", res.Failed)
+	return res, nil
+}
+
+// relative checks that key is under the input prefix and is a plain
+// relative path, so the output and errors keys stay under theirs.
+func (s *Scorer) relative(key string) (string, error) {
+	if !strings.HasPrefix(key, s.InputPrefix) {
+		return "", fmt.Errorf("%w: %q is not under %q", ErrNotInput, key, s.InputPrefix)
+	}
+	rel := strings.TrimPrefix(key, s.InputPrefix)
+	if rel == "" || strings.HasSuffix(rel, "/") || strings.HasPrefix(rel, "/") || strings.Contains(rel, "\\") ||
+		path.Clean(rel) != rel || strings.HasPrefix(rel, "../") || rel == ".." || strings.ContainsRune(rel, 0) {
+		return "", fmt.Errorf("%w: %q is not a plain object key", ErrNotInput, key)
+	}
+	return rel, nil
+}
+
+func formatOf(rel string) (format string, compressed bool, err error) {
+	name := strings.ToLower(rel)
+	if strings.HasSuffix(name, ".gz") {
+		compressed = true
+		name = strings.TrimSuffix(name, ".gz")
+	}
+	switch {
+	case strings.HasSuffix(name, ".csv"):
+		return "csv", compressed, nil
+	case strings.HasSuffix(name, ".jsonl"), strings.HasSuffix(name, ".ndjson"):
+		return "jsonl", compressed, nil
+	}
+	return "", false, fmt.Errorf("unknown format: name the object .csv, .jsonl or .ndjson (optionally .gz)")
+}
+
+func contentType(format string) string {
+	if format == "csv" {
+		return "text/csv"
+	}
+	return "application/x-ndjson"
+}
+
+func (s *Scorer) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// logKey names the n-th prediction-log object of an input: fixed by the
+// input's key, ETag and time, so a re-run overwrites it.
+func logKey(prefix string, when time.Time, seed string, part int) string {
+	h := sha256.Sum256([]byte(seed))
+	return fmt.Sprintf("%sbatch-%s-%04d.jsonl.gz", predlog.Partition(prefix, when), hex.EncodeToString(h[:8]), part)
+}
+
+func isNotFound(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }

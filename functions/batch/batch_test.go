@@ -1,0 +1,355 @@
+package batch_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/memblob"
+
+	"github.com/modelfn/modelfn/functions/batch"
+	"github.com/modelfn/modelfn/functions/predlog"
+	"github.com/modelfn/modelfn/runtime"
+	"github.com/modelfn/modelfn/runtime/bundle"
+	_ "github.com/modelfn/modelfn/runtime/xgboost"
+	"github.com/modelfn/modelfn/testing/tools"
+)
+
+var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
+
+func exampleModel(t testing.TB) (runtime.Model, *runtime.Schema) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(example, "reference.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	feats, _, err := bundle.InferFeatures(f, "reference.csv", "target")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := runtime.NewSchema(feats, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(example, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := runtime.Open("xgboost-json", data, runtime.Spec{Schema: s, Task: runtime.Classification, Classes: []string{"malignant", "benign"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, s
+}
+
+func newScorer(t testing.TB, b *blob.Bucket) *batch.Scorer {
+	m, s := exampleModel(t)
+	return &batch.Scorer{Model: m, Schema: s, Bucket: b, InputPrefix: "input/", OutputPrefix: "output/", ErrorsPrefix: "errors/",
+		ChunkRows: 7, LogBucket: b, LogPrefix: "predictions/breast-cancer/1/",
+		Encoder: predlog.NewEncoder("breast-cancer", "1", s, m.Info())}
+}
+
+func expected(t testing.TB) [][2]float64 {
+	var exp struct{ Probabilities [][2]float64 }
+	data, err := os.ReadFile(filepath.Join(example, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(data, &exp)
+	return exp.Probabilities
+}
+
+// holdoutWithBadRows is the example's holdout CSV with bad rows spliced in
+// at known lines.
+func holdoutWithBadRows(t testing.TB) (string, map[int]string) {
+	data, err := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	bad := map[int]string{}
+	out := []string{lines[0]}
+	for i, l := range lines[1:] {
+		switch i {
+		case 3:
+			out = append(out, "x"+l) // not a number
+			bad[len(out)] = "invalid_type"
+		case 5:
+			out = append(out, l+",extra") // ragged
+			bad[len(out)] = "wrong_shape"
+		case 9:
+			f := strings.Split(l, ",")
+			f[1] = "" // missing, not nullable
+			out = append(out, strings.Join(f, ","))
+			bad[len(out)] = "not_nullable"
+		default:
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n") + "\n", bad
+}
+
+func TestCSV(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	sc := newScorer(t, b)
+	in, bad := holdoutWithBadRows(t)
+	if err := b.WriteAll(ctx, "input/day/one.csv", []byte(in), nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sc.Score(ctx, "input/day/one.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := expected(t)
+	if res.Rows != int64(len(want)) || res.Failed != 3 || res.Scored != int64(len(want)-3) {
+		t.Fatalf("result %+v", res)
+	}
+	out, err := b.ReadAll(ctx, "output/day/one.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := recs[0]
+	if got := strings.Join(hdr[len(hdr)-4:], ","); got != "prediction_id,prediction,probability_malignant,probability_benign" {
+		t.Fatalf("header ends %s", got)
+	}
+	// Good rows keep their order; compare each with xgboost's answer for
+	// its holdout row.
+	holdRow := 0
+	for _, rec := range recs[1:] {
+		for bad[holdRow+2] != "" {
+			holdRow++
+		}
+		for j := 0; j < 2; j++ {
+			p, _ := strconv.ParseFloat(rec[len(rec)-2+j], 64)
+			if math.Abs(p-want[holdRow][j]) > 1e-5 {
+				t.Fatalf("holdout row %d: %v, xgboost %v", holdRow, rec[len(rec)-2:], want[holdRow])
+			}
+		}
+		holdRow++
+	}
+	errs, err := b.ReadAll(ctx, "errors/day/one.csv.errors.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(errs)), "\n") {
+		var e struct {
+			Line        int
+			Code, Error string
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil || e.Error == "" {
+			t.Fatalf("errors line %q: %v", l, err)
+		}
+		got[e.Line] = e.Code
+	}
+	if fmt.Sprint(got) != fmt.Sprint(bad) {
+		t.Fatalf("errors %v, want %v", got, bad)
+	}
+}
+
+// TestRerunIsIdempotent scores the same object twice: same output, same
+// errors, the same log objects (overwritten, not added).
+func TestRerunIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	sc := newScorer(t, b)
+	in, _ := holdoutWithBadRows(t)
+	b.WriteAll(ctx, "input/a.csv", []byte(in), nil)
+	snapshot := func() map[string]string {
+		m := map[string]string{}
+		it := b.List(nil)
+		for {
+			o, err := it.Next(ctx)
+			if err != nil {
+				break
+			}
+			data, _ := b.ReadAll(ctx, o.Key)
+			if strings.HasPrefix(o.Key, "predictions/") {
+				data = logIDs(t, data)
+			}
+			m[o.Key] = string(data)
+		}
+		return m
+	}
+	if _, err := sc.Score(ctx, "input/a.csv"); err != nil {
+		t.Fatal(err)
+	}
+	first := snapshot()
+	if _, err := sc.Score(ctx, "input/a.csv"); err != nil {
+		t.Fatal(err)
+	}
+	second := snapshot()
+	if len(first) != len(second) || len(first) != 4 { // input, output, errors, one log object
+		t.Fatalf("objects %d then %d: %v", len(first), len(second), keys(second))
+	}
+	for k, v := range first {
+		if second[k] != v {
+			t.Fatalf("%s changed on re-run", k)
+		}
+	}
+}
+
+// logIDs reduces a log object to its record ids (timestamps and latency
+// change between runs; the ids must not).
+func logIDs(t testing.TB, gz []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	dec := json.NewDecoder(zr)
+	for dec.More() {
+		var r struct{ ID string }
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	return []byte(strings.Join(ids, ","))
+}
+
+func keys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func TestJSONLinesGzip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	sc := newScorer(t, b)
+	m, s := exampleModel(t)
+	_ = m
+	data, _ := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	recs, _ := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for i, rec := range recs[1:6] {
+		row := map[string]any{"customer": fmt.Sprint("c", i)} // passed through
+		for j, h := range recs[0] {
+			if _, ok := s.Index(h); ok {
+				v, _ := strconv.ParseFloat(rec[j], 64)
+				row[h] = v
+			}
+		}
+		line, _ := json.Marshal(row)
+		zw.Write(append(line, '\n'))
+		if i == 2 {
+			zw.Write([]byte("\n[1,2]\n{\"mean radius\": \"x\"}\n")) // blank, array, bad object
+		}
+	}
+	zw.Close()
+	b.WriteAll(ctx, "input/x.jsonl.gz", buf.Bytes(), nil)
+	res, err := sc.Score(ctx, "input/x.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Scored != 5 || res.Failed != 2 {
+		t.Fatalf("%+v", res)
+	}
+	out, _ := b.ReadAll(ctx, "output/x.jsonl")
+	want := expected(t)
+	for i, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r struct {
+			Customer     string
+			PredictionID string `json:"prediction_id"`
+			Prediction   struct {
+				Label         string
+				Probabilities map[string]float64
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("line %d %q: %v", i, l, err)
+		}
+		if r.Customer != fmt.Sprint("c", i) || r.PredictionID == "" || math.Abs(r.Prediction.Probabilities["benign"]-want[i][1]) > 1e-5 {
+			t.Fatalf("line %d: %+v, want benign %v", i, r, want[i][1])
+		}
+	}
+	errs, _ := b.ReadAll(ctx, res.Errors)
+	if !strings.Contains(string(errs), `"line":5,"code":"wrong_shape"`) || !strings.Contains(string(errs), `"line":6,"code":"invalid_type","field":"mean radius"`) {
+		t.Fatalf("errors: %s", errs)
+	}
+}
+
+// failingModel fails on its n-th call, as a store or model failure
+// half-way through a file would.
+type failingModel struct {
+	runtime.Model
+	calls, failAt int
+}
+
+func (f *failingModel) Predict(ctx context.Context, b *runtime.Batch, out []float64) error {
+	f.calls++
+	if f.calls == f.failAt {
+		return errors.New("boom")
+	}
+	return f.Model.Predict(ctx, b, out)
+}
+
+func TestFailureLeavesNoOutput(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	sc := newScorer(t, b)
+	sc.Model = &failingModel{Model: sc.Model, failAt: 3}
+	in, _ := holdoutWithBadRows(t)
+	b.WriteAll(ctx, "input/a.csv", []byte(in), nil)
+	if _, err := sc.Score(ctx, "input/a.csv"); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err %v", err)
+	}
+	for _, k := range []string{"output/a.csv", "errors/a.csv.errors.jsonl"} {
+		if ok, _ := b.Exists(ctx, k); ok {
+			t.Errorf("%s exists after a failed run", k)
+		}
+	}
+}
+
+func TestRefusesKeysOutsideInput(t *testing.T) {
+	t.Parallel()
+	sc := newScorer(t, memblob.OpenBucket(nil))
+	for _, k := range []string{"output/a.csv", "input/../output/a.csv", "input/", "input//a.csv", "input/./a.csv", "input/a\\..\\b.csv", "other.csv"} {
+		if _, err := sc.Score(context.Background(), k); !errors.Is(err, batch.ErrNotInput) {
+			t.Errorf("%q: %v", k, err)
+		}
+	}
+	_, err := sc.Score(context.Background(), "input/a.parquet")
+	if err == nil || !strings.Contains(err.Error(), "unknown format") {
+		t.Errorf("parquet: %v", err)
+	}
+}
+
+func TestHeaderProblems(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	sc := newScorer(t, b)
+	b.WriteAll(ctx, "input/a.csv", []byte("mean radius,foo\n1,2\n"), nil)
+	if _, err := sc.Score(ctx, "input/a.csv"); err == nil || !strings.Contains(err.Error(), `line 1`) || !strings.Contains(err.Error(), "feature") {
+		t.Fatalf("err %v", err)
+	}
+	if ok, _ := b.Exists(ctx, "output/a.csv"); ok {
+		t.Fatal("output written for a file with a bad header")
+	}
+}
