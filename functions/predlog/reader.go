@@ -33,6 +33,9 @@ type Entry struct {
 
 // Decoder reads records written by an Encoder for the same schema.
 type Decoder struct {
+	// MaxBytes bounds an object's decompressed size (MaxObjectBytes).
+	MaxBytes int64
+
 	schema  *runtime.Schema
 	info    runtime.Info
 	classes map[string]int
@@ -40,7 +43,7 @@ type Decoder struct {
 
 // NewDecoder prepares a decoder.
 func NewDecoder(s *runtime.Schema, info runtime.Info) *Decoder {
-	d := &Decoder{schema: s, info: info, classes: map[string]int{}}
+	d := &Decoder{MaxBytes: MaxObjectBytes, schema: s, info: info, classes: map[string]int{}}
 	for i, c := range info.Classes {
 		d.classes[c] = i
 	}
@@ -74,7 +77,7 @@ func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry,
 	if err != nil {
 		return entries, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	lim := &io.LimitedReader{R: zr, N: MaxObjectBytes + 1}
+	lim := &io.LimitedReader{R: zr, N: d.MaxBytes + 1}
 	sc := bufio.NewScanner(lim)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	dec := jsontext.NewDecoder(bytes.NewReader(nil))
@@ -92,7 +95,7 @@ func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry,
 		entries = append(entries, e)
 	}
 	if lim.N <= 0 {
-		return entries, fmt.Errorf("%w: more than %d bytes decompressed", ErrCorrupt, MaxObjectBytes)
+		return entries, fmt.Errorf("%w: more than %d bytes decompressed", ErrCorrupt, d.MaxBytes)
 	}
 	if err := sc.Err(); err != nil {
 		return entries, fmt.Errorf("%w: %v", ErrCorrupt, err)

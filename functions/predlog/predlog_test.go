@@ -1,0 +1,250 @@
+package predlog_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
+
+	"github.com/modelfn/modelfn/functions/predlog"
+	"github.com/modelfn/modelfn/runtime"
+)
+
+func schema(t testing.TB) (*runtime.Schema, runtime.Info) {
+	s, err := runtime.NewSchema([]runtime.Feature{
+		{Name: "age", Type: runtime.Numeric, Nullable: true},
+		{Name: "plan", Type: runtime.Categorical, Categories: []string{"basic", "pro"}},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, runtime.Info{Task: runtime.Classification, Classes: []string{"stay", "leave"}, Outputs: 2}
+}
+
+func rows(t testing.TB, s *runtime.Schema, n int) (*runtime.Batch, []float64, []string) {
+	b := runtime.NewBatch(s, n)
+	out := make([]float64, 0, 2*n)
+	var ids []string
+	for i := 0; i < n; i++ {
+		r := b.Begin(i)
+		if i%3 == 0 {
+			r.Missing(0)
+		} else {
+			r.Number(0, float64(i), "")
+		}
+		r.String(1, []string{"basic", "pro", "new \"plan\""}[i%3], true)
+		if err := r.End(); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, 0.25, 0.75)
+		ids = append(ids, predlog.NewID())
+	}
+	return b, out, ids
+}
+
+func listKeys(t testing.TB, b *blob.Bucket) []string {
+	var keys []string
+	it := b.List(nil)
+	for {
+		o, err := it.Next(context.Background())
+		if err != nil {
+			break
+		}
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// TestRoundTrip writes records and reads them back field for field.
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, info := schema(t)
+	bucket := memblob.OpenBucket(nil)
+	enc := predlog.NewEncoder("churn", "3", s, info)
+	l := predlog.NewLogger(bucket, enc, predlog.Options{Prefix: "predictions/churn/3/", FlushRecords: 4, FlushInterval: time.Hour, MaxBuffered: 100})
+	b, out, ids := rows(t, s, 10)
+	l.Log(predlog.SourceHTTP, ids, b, out, 2, 1500*time.Microsecond)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := l.Stats()
+	if st.Logged != 10 || st.Written != 10 || st.Buffered != 0 || st.Objects != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	keys := listKeys(t, bucket)
+	if len(keys) != 1 || !strings.HasPrefix(keys[0], predlog.Partition("predictions/churn/3/", time.Now())) || !strings.HasSuffix(keys[0], ".jsonl.gz") {
+		t.Fatalf("keys %v", keys)
+	}
+	dec := predlog.NewDecoder(s, info)
+	back := runtime.NewBatch(s, 10)
+	entries, err := dec.ReadObject(ctx, bucket, keys[0], back, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 10 || back.Rows != 10 {
+		t.Fatalf("%d entries, %d rows", len(entries), back.Rows)
+	}
+	for i, e := range entries {
+		if e.ID != ids[i] || e.Source != "http" || e.Out[1] != 0.75 || time.Since(e.Time) > time.Minute {
+			t.Fatalf("entry %d: %+v", i, e)
+		}
+		if got, want := back.Row(i)[0], b.Row(i)[0]; !(got == want || (got != got && want != want)) {
+			t.Fatalf("row %d age %v, want %v", i, got, want)
+		}
+		if back.S[i*2+1] != b.S[i*2+1] {
+			t.Fatalf("row %d plan %q, want %q", i, back.S[i*2+1], b.S[i*2+1])
+		}
+		if tm, ok := predlog.IDTime(e.ID); !ok || time.Since(tm) > time.Minute {
+			t.Fatalf("id %s: time %v", e.ID, tm)
+		}
+	}
+}
+
+// TestFlushByAge writes a buffer once its oldest record is FlushInterval old.
+func TestFlushByAge(t *testing.T) {
+	t.Parallel()
+	s, info := schema(t)
+	bucket := memblob.OpenBucket(nil)
+	l := predlog.NewLogger(bucket, predlog.NewEncoder("m", "1", s, info), predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: 50 * time.Millisecond, MaxBuffered: 1000})
+	defer l.Close(context.Background())
+	b, out, ids := rows(t, s, 3)
+	l.Log(predlog.SourceHTTP, ids, b, out, 2, 0)
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats().Written != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not flushed by age: %+v", l.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRetryAfterStoreFailure: writes fail while the store is broken, the
+// records wait and are written once it is back; nothing is lost or doubled.
+func TestRetryAfterStoreFailure(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	os.Mkdir(store, 0o755)
+	bucket, err := fileblob.OpenBucket(store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, info := schema(t)
+	l := predlog.NewLogger(bucket, predlog.NewEncoder("m", "1", s, info), predlog.Options{Prefix: "p/", FlushRecords: 5, FlushInterval: 20 * time.Millisecond, MaxBuffered: 12})
+	// Break the store: its folder becomes a file, so no object can be made.
+	os.RemoveAll(store)
+	os.WriteFile(store, nil, 0o644)
+	b, out, ids := rows(t, s, 10)
+	l.Log(predlog.SourceHTTP, ids, b, out, 2, 0)
+	l.Log(predlog.SourceHTTP, ids[:5], b, out, 2, 0) // over MaxBuffered: dropped, counted
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats().WriteErrors == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := l.Stats()
+	if st.WriteErrors == 0 || st.Written != 0 || st.Buffered != 10 || st.Dropped != 10 {
+		t.Fatalf("while broken: %+v", st)
+	}
+	os.Remove(store)
+	os.Mkdir(store, 0o755)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st = l.Stats()
+	if st.Written != 10 || st.Buffered != 0 {
+		t.Fatalf("after repair: %+v", st)
+	}
+	total := 0
+	dec := predlog.NewDecoder(s, info)
+	for _, k := range listKeys(t, bucket) {
+		e, err := dec.ReadObject(ctx, bucket, k, runtime.NewBatch(s, 10), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(e)
+	}
+	if total != 10 {
+		t.Fatalf("%d records in the store, want 10", total)
+	}
+}
+
+// TestCorruptObjects: a truncated object, garbage, a wrong record and a
+// gzip bomb are each refused whole, with ErrCorrupt.
+func TestCorruptObjects(t *testing.T) {
+	t.Parallel()
+	s, info := schema(t)
+	enc := predlog.NewEncoder("m", "1", s, info)
+	b, out, ids := rows(t, s, 50)
+	var lines []byte
+	for i := 0; i < 50; i++ {
+		lines = enc.Append(lines, &predlog.Record{ID: ids[i], Time: time.Now(), Source: "http", X: b.Row(i), S: b.S[2*i : 2*i+2], Out: out[2*i : 2*i+2]})
+	}
+	gz := func(p []byte) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(p)
+		zw.Close()
+		return buf.Bytes()
+	}
+	good := gz(lines)
+	bomb := func() []byte {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zeros := make([]byte, 1<<20)
+		for i := 0; i < 9; i++ { // 9 MiB against the 8 MiB limit set below
+			zw.Write(zeros)
+		}
+		zw.Close()
+		return buf.Bytes()
+	}()
+	for name, data := range map[string][]byte{
+		"truncated":       good[:len(good)/2],
+		"not gzip":        []byte("hello"),
+		"wrong record":    gz([]byte(`{"id":"x","ts":"2026-01-01T00:00:00Z","features":{"age":1},"prediction":{"value":1}}` + "\n")),
+		"unknown class":   gz(bytes.ReplaceAll(lines, []byte(`"leave"`), []byte(`"gone"`))),
+		"half a line":     gz(lines[:len(lines)-20]),
+		"decompress bomb": bomb,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dec := predlog.NewDecoder(s, info)
+			dec.MaxBytes = 8 << 20
+			batch := runtime.NewBatch(s, 10)
+			entries, err := dec.Read(bytes.NewReader(data), batch, nil)
+			if !errors.Is(err, predlog.ErrCorrupt) {
+				t.Fatalf("err %v", err)
+			}
+			_ = entries
+		})
+	}
+	dec := predlog.NewDecoder(s, info)
+	if e, err := dec.Read(bytes.NewReader(good), runtime.NewBatch(s, 10), nil); err != nil || len(e) != 50 {
+		t.Fatalf("good object: %d, %v", len(e), err)
+	}
+}
+
+func TestStableID(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2026, 11, 25, 13, 4, 5, 0, time.UTC)
+	a, b := predlog.StableID(when, "k#1"), predlog.StableID(when, "k#1")
+	if a != b || a == predlog.StableID(when, "k#2") {
+		t.Fatalf("%s %s", a, b)
+	}
+	if tm, ok := predlog.IDTime(a); !ok || !tm.Equal(when) {
+		t.Fatalf("time %v %v", tm, ok)
+	}
+	if got := predlog.Partition("p/", when); got != "p/dt=2026-11-25/hr=13/" {
+		t.Fatal(got)
+	}
+}
