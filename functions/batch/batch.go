@@ -88,9 +88,8 @@ func (s *Scorer) Score(ctx context.Context, key string) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("batch %s: %w", key, err)
 	}
-	outKey := s.OutputPrefix + strings.TrimSuffix(rel, ".gz")
+	outKey, _ := s.OutputKey(key)
 	errKey := s.ErrorsPrefix + rel + ".errors.jsonl"
-	res.Output = outKey
 
 	// Everything written under ctx is aborted, not committed, if the run
 	// fails: cancel before Close.
@@ -102,24 +101,71 @@ func (s *Scorer) Score(ctx context.Context, key string) (Result, error) {
 		return res, fmt.Errorf("batch %s: %w", key, err)
 	}
 	defer r.Close()
-	var in io.Reader = bufio.NewReaderSize(r, 1<<20)
-	if compressed {
-		zr, err := gzip.NewReader(in)
-		if err != nil {
-			return res, fmt.Errorf("batch %s: not gzip: %w", key, err)
-		}
-		in = zr
-	}
-
-	run := &run{s: s, ctx: ctx, res: &res, errKey: errKey,
-		seed: key + "\x00" + attrs.ETag + "\x00" + attrs.ModTime.UTC().Format(time.RFC3339Nano),
-		when: attrs.ModTime}
 	out, err := s.Bucket.NewWriter(ctx, outKey, &blob.WriterOptions{ContentType: contentType(format)})
 	if err != nil {
 		return res, fmt.Errorf("batch %s: %w", outKey, err)
 	}
-	run.out = bufio.NewWriterSize(out, 1<<20)
+	var errW *blob.Writer
+	openErrors := func() (io.Writer, error) {
+		errW, err = s.Bucket.NewWriter(ctx, errKey, &blob.WriterOptions{ContentType: "application/x-ndjson"})
+		return errW, err
+	}
+	abort := func(err error) (Result, error) {
+		cancel() // both writers are abandoned, not committed
+		out.Close()
+		if errW != nil {
+			errW.Close()
+		}
+		return res, fmt.Errorf("batch %s: %w", key, err)
+	}
+	seed := key + "\x00" + attrs.ETag + "\x00" + attrs.ModTime.UTC().Format(time.RFC3339Nano)
+	res, err = s.stream(ctx, r, format, compressed, out, openErrors, seed, attrs.ModTime)
+	res.Input, res.Output = key, outKey
+	if err != nil {
+		return abort(err)
+	}
+	if errW == nil {
+		// No row failed: remove what an earlier run of this input left.
+		if err := s.Bucket.Delete(ctx, errKey); err != nil && !isNotFound(err) {
+			return abort(fmt.Errorf("%s: %w", errKey, err))
+		}
+	} else {
+		res.Errors = errKey
+		// Errors first: once the output is visible, its errors object is too.
+		if err := errW.Close(); err != nil {
+			errW = nil
+			return abort(fmt.Errorf("%s: %w", errKey, err))
+		}
+	}
+	if err := out.Close(); err != nil {
+		return res, fmt.Errorf("batch %s: %w", outKey, err)
+	}
+	s.logger().Info("batch scored", "input", key, "output", outKey, "rows", res.Rows, "scored", res.Scored, "failed", res.Failed)
+	return res, nil
+}
 
+// Stream scores a file that is not in a bucket (`modelfn predict`): rows
+// from in, in format "csv" or "jsonl", to out; rejected rows go to the
+// writer openErrors returns, called at the first bad row. Nothing is
+// logged.
+func (s *Scorer) Stream(ctx context.Context, in io.Reader, format string, out io.Writer, openErrors func() (io.Writer, error)) (Result, error) {
+	c := *s
+	c.LogBucket = nil
+	return c.stream(ctx, in, format, false, out, openErrors, "", time.Now())
+}
+
+func (s *Scorer) stream(ctx context.Context, in io.Reader, format string, compressed bool, out io.Writer, openErrors func() (io.Writer, error), seed string, when time.Time) (Result, error) {
+	var res Result
+	in = bufio.NewReaderSize(in, 1<<20)
+	if compressed {
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			return res, fmt.Errorf("not gzip: %w", err)
+		}
+		in = zr
+	}
+	run := &run{s: s, ctx: ctx, res: &res, openErrors: openErrors, seed: seed, when: when, out: bufio.NewWriterSize(out, 1<<20)}
+	var err error
 	if format == "csv" {
 		err = run.csv(in)
 	} else {
@@ -128,29 +174,27 @@ func (s *Scorer) Score(ctx context.Context, key string) (Result, error) {
 	if err == nil {
 		err = run.finish()
 	}
+	return res, err
+}
+
+// OutputKey is where the output of an input key goes.
+func (s *Scorer) OutputKey(key string) (string, error) {
+	rel, err := s.relative(key)
 	if err != nil {
-		cancel()
-		out.Close()
-		run.abortErrors()
-		return res, fmt.Errorf("batch %s: %w", key, err)
+		return "", err
 	}
-	if err := run.out.Flush(); err != nil {
-		cancel()
-		out.Close()
-		run.abortErrors()
-		return res, fmt.Errorf("batch %s: %w", outKey, err)
+	return s.OutputPrefix + strings.TrimSuffix(rel, ".gz"), nil
+}
+
+// UpToDate reports whether key's output exists and is no older than the
+// input's modification time.
+func (s *Scorer) UpToDate(ctx context.Context, key string, inputMod time.Time) bool {
+	out, err := s.OutputKey(key)
+	if err != nil {
+		return true // never scored: not an input
 	}
-	// Errors first: once the output is visible, its errors object is too.
-	if err := run.closeErrors(); err != nil {
-		cancel()
-		out.Close()
-		return res, err
-	}
-	if err := out.Close(); err != nil {
-		return res, fmt.Errorf("batch %s: %w", outKey, err)
-	}
-	s.logger().Info("batch scored", "input", key, "output", outKey, "rows", res.Rows, "scored", res.Scored, "failed", res.Failed)
-	return res, nil
+	a, err := s.Bucket.Attributes(ctx, out)
+	return err == nil && !a.ModTime.Before(inputMod)
 }
 
 // relative checks that key is under the input prefix and is a plain

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
-	"gocloud.dev/blob"
 
 	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
@@ -29,9 +28,9 @@ type run struct {
 	out    *bufio.Writer
 	seed   string
 	when   time.Time
-	errKey string
-	errW   *blob.Writer
-	errBuf *bufio.Writer
+
+	openErrors func() (io.Writer, error)
+	errBuf     *bufio.Writer
 
 	batch *runtime.Batch
 	outv  []float64
@@ -295,13 +294,12 @@ func (r *run) writeLogPart() error {
 // reject records a failed row in the errors object.
 func (r *run) reject(ie *runtime.InputError) error {
 	r.res.Failed++
-	if r.errW == nil {
-		w, err := r.s.Bucket.NewWriter(r.ctx, r.errKey, &blob.WriterOptions{ContentType: "application/x-ndjson"})
+	if r.errBuf == nil {
+		w, err := r.openErrors()
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.errKey, err)
+			return fmt.Errorf("errors object: %w", err)
 		}
-		r.errW, r.errBuf = w, bufio.NewWriter(w)
-		r.res.Errors = r.errKey
+		r.errBuf = bufio.NewWriter(w)
 	}
 	b := []byte(`{"line":`)
 	b = strconv.AppendInt(b, int64(ie.Row), 10)
@@ -320,39 +318,19 @@ func (r *run) reject(ie *runtime.InputError) error {
 	return err
 }
 
-// finish writes the last log part and removes an errors object a previous
-// run of the same input left, when this run had no errors.
+// finish writes the last log part and flushes the buffers.
 func (r *run) finish() error {
 	if r.s.LogBucket != nil {
 		if err := r.writeLogPart(); err != nil {
 			return err
 		}
 	}
-	if r.errW == nil {
-		if err := r.s.Bucket.Delete(r.ctx, r.errKey); err != nil && !isNotFound(err) {
-			return fmt.Errorf("%s: %w", r.errKey, err)
+	if r.errBuf != nil {
+		if err := r.errBuf.Flush(); err != nil {
+			return fmt.Errorf("errors object: %w", err)
 		}
 	}
-	return nil
-}
-
-func (r *run) closeErrors() error {
-	if r.errW == nil {
-		return nil
-	}
-	if err := r.errBuf.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", r.errKey, err)
-	}
-	if err := r.errW.Close(); err != nil {
-		return fmt.Errorf("%s: %w", r.errKey, err)
-	}
-	return nil
-}
-
-func (r *run) abortErrors() {
-	if r.errW != nil {
-		r.errW.Close() // its context is canceled: the object is not created
-	}
+	return r.out.Flush()
 }
 
 func appendCSVPrediction(b []byte, id string, info runtime.Info, out []float64) []byte {
