@@ -22,12 +22,12 @@ const maxLine = 8 << 20
 
 // run is one object being scored: a chunk of rows at a time.
 type run struct {
-	s      *Scorer
-	ctx    context.Context
-	res    *Result
-	out    *bufio.Writer
-	seed   string
-	when   time.Time
+	s    *Scorer
+	ctx  context.Context
+	res  *Result
+	out  *bufio.Writer
+	seed string
+	when time.Time
 
 	openErrors func() (io.Writer, error)
 	errBuf     *bufio.Writer
