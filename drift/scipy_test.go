@@ -68,26 +68,26 @@ func (s *sampleSpec) values() []float64 {
 }
 
 type scipyCase struct {
-	Name          string          `json:"name"`
-	Kind          string          `json:"kind"`
-	Ref           sampleSpec      `json:"ref"`
-	Cur           sampleSpec      `json:"cur"`
-	KS            []float64       `json:"ks"`
-	Wasserstein   float64         `json:"wasserstein"`
-	WassersteinN  float64         `json:"wasserstein_norm"`
-	Energy        float64         `json:"energy"`
-	Anderson      []float64       `json:"anderson"`
-	CVM           []float64       `json:"cvm"`
-	PSI           float64         `json:"psi"`
-	KL            float64         `json:"kl_div"`
-	JS            float64         `json:"jensenshannon"`
-	Hellinger     float64         `json:"hellinger"`
-	ChiSquare     []float64       `json:"chisquare"`
-	Z             []float64       `json:"z"`
-	LInf          *float64        `json:"linf"`
-	TVD           *float64        `json:"tvd"`
-	Auto          string          `json:"auto"`
-	Extra         json.RawMessage `json:"-"`
+	Name         string          `json:"name"`
+	Kind         string          `json:"kind"`
+	Ref          sampleSpec      `json:"ref"`
+	Cur          sampleSpec      `json:"cur"`
+	KS           []float64       `json:"ks"`
+	Wasserstein  float64         `json:"wasserstein"`
+	WassersteinN float64         `json:"wasserstein_norm"`
+	Energy       float64         `json:"energy"`
+	Anderson     []float64       `json:"anderson"`
+	CVM          []float64       `json:"cvm"`
+	PSI          float64         `json:"psi"`
+	KL           float64         `json:"kl_div"`
+	JS           float64         `json:"jensenshannon"`
+	Hellinger    float64         `json:"hellinger"`
+	ChiSquare    []float64       `json:"chisquare"`
+	Z            []float64       `json:"z"`
+	LInf         *float64        `json:"linf"`
+	TVD          *float64        `json:"tvd"`
+	Auto         string          `json:"auto"`
+	Extra        json.RawMessage `json:"-"`
 }
 
 type scipyFixtures struct {
