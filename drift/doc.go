@@ -17,7 +17,7 @@
 // A profile keeps every value of a numeric column up to SampleCap (10,000
 // by default, where scipy's ks_2samp stops being exact); then results equal
 // the raw-data ones exactly. Past the cap it keeps a uniform sample and a
-// KLL sketch (drift/sketch, rank error 1.33% at k=200), and each result
+// KLL sketch (drift/sketch, rank error 0.28% at the default k=1000), and each result
 // says where it came from (source "sketch" or "sample", with an error bound
 // where one is known: KS ±(ε_ref+ε_cur), normalised Wasserstein
 // ±(ε_ref+ε_cur)·range/std).

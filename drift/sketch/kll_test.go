@@ -51,14 +51,21 @@ func TestRankErrorBound(t *testing.T) {
 	if math.Abs(bound-0.0133) > 0.0005 {
 		t.Fatalf("RankError(200) = %v", bound)
 	}
+	for _, k := range []int{DefaultK, 1000} {
+		checkRankError(t, k, map[int]uint64{DefaultK: 3, 1000: 1}[k])
+	}
+}
+
+func checkRankError(t *testing.T, k int, seeds uint64) {
+	bound := RankError(k)
 	worst := 0.0
-	for seed := uint64(1); seed <= 3; seed++ {
+	for seed := uint64(1); seed <= seeds; seed++ {
 		for kind := 0; kind < 3; kind++ {
 			x := data(seed, 1_000_000, kind)
-			direct := NewKLL(0)
-			merged := NewKLL(0)
+			direct := NewKLL(k)
+			merged := NewKLL(k)
 			for lo := 0; lo < len(x); lo += 10000 {
-				part := NewKLL(0)
+				part := NewKLL(k)
 				for _, v := range x[lo : lo+10000] {
 					direct.Add(v)
 					part.Add(v)
@@ -73,18 +80,18 @@ func TestRankErrorBound(t *testing.T) {
 				e := maxRankError(sk, s)
 				worst = math.Max(worst, e)
 				if e > bound {
-					t.Errorf("seed %d kind %d %s: rank error %.4f above the stated %.4f", seed, kind, name, e, bound)
+					t.Errorf("k %d seed %d kind %d %s: rank error %.4f above the stated %.4f", k, seed, kind, name, e, bound)
 				}
 				if sk.N() != int64(len(x)) || sk.Min() != s[0] || sk.Max() != s[len(s)-1] {
 					t.Errorf("%s: n/min/max wrong", name)
 				}
-				if sk.Retained() > 4*DefaultK {
+				if sk.Retained() > 4*k {
 					t.Errorf("%s: retains %d items", name, sk.Retained())
 				}
 			}
 		}
 	}
-	t.Logf("worst rank error %.4f (stated %.4f)", worst, bound)
+	t.Logf("k %d: worst rank error %.4f (stated %.4f)", k, worst, bound)
 }
 
 func TestQuantileAndJSON(t *testing.T) {

@@ -1,0 +1,121 @@
+package drift
+
+import (
+	"math"
+	"testing"
+)
+
+// Past SampleCap, results come from the sketches (or the samples), say so,
+// and stay within their stated error bound of the exact raw-data values.
+func TestSketchedResultsWithinBound(t *testing.T) {
+	t.Parallel()
+	ref, cur := table(11, 60000, 0), table(12, 40000, 0.1)
+	opt := ProfileOptions{SampleCap: 2000}
+	rp, cp := profileOf(ref, opt), profileOf(cur, opt)
+	for _, method := range []string{MethodKS, MethodWasserstein, MethodPSI, MethodJS, MethodEnergy, MethodAnderson} {
+		cfg := Config{Method: method}
+		exact := CompareData(clone(ref), clone(cur), cfg).Columns[0]
+		sk := Compare(rp, cp, cfg).Columns[0]
+		if sk.Status != StatusOK {
+			t.Fatalf("%s: %+v", method, sk)
+		}
+		diff := math.Abs(float64(sk.Statistic - exact.Statistic))
+		switch method {
+		case MethodKS, MethodWasserstein:
+			if sk.Source != SourceSketch || sk.ErrorBound == nil {
+				t.Fatalf("%s: source %q bound %v", method, sk.Source, sk.ErrorBound)
+			}
+			if diff > *sk.ErrorBound {
+				t.Errorf("%s: sketch %.5f vs exact %.5f, off by %.5f > bound %.5f", method, sk.Statistic, exact.Statistic, diff, *sk.ErrorBound)
+			}
+		case MethodAnderson:
+			if sk.Source != SourceSample {
+				t.Errorf("%s: source %q", method, sk.Source)
+			}
+		default:
+			if sk.Source != SourceSketch {
+				t.Errorf("%s: source %q", method, sk.Source)
+			}
+			// No stated bound; a loose sanity check that it is the same quantity.
+			if diff > 0.05*math.Max(float64(exact.Statistic), 0.01)+0.01 {
+				t.Errorf("%s: sketch %.5f vs exact %.5f", method, sk.Statistic, exact.Statistic)
+			}
+		}
+		if sk.Drifted != exact.Drifted {
+			t.Errorf("%s: verdict differs: sketch %v exact %v (%.4f vs %.4f)", method, sk.Drifted, exact.Drifted, sk.Statistic, exact.Statistic)
+		}
+		t.Logf("%-16s exact %.6f sketch %.6f", method, float64(exact.Statistic), float64(sk.Statistic))
+	}
+	// Columns with few distinct values stay exact past the cap.
+	y := Compare(rp, cp, Config{Method: MethodChiSquare}).Columns[1]
+	ye := CompareData(clone(ref), clone(cur), Config{Method: MethodChiSquare}).Columns[1]
+	if y.Source != SourceExact || !closeStat(float64(y.Statistic), float64(ye.Statistic)) {
+		t.Errorf("few-valued column: %+v vs %+v", y, ye)
+	}
+}
+
+func TestProfileAddAllocationFree(t *testing.T) {
+	p := profileOf(table(1, 30000, 0), ProfileOptions{SampleCap: 1000})
+	nums := []float64{0.5, 2, 0, 0.25}
+	strs := []string{"", "", "b", ""}
+	allocs := testing.AllocsPerRun(20000, func() { p.Add(nums, strs) })
+	if allocs > 0.05 {
+		t.Fatalf("%.3f allocations per Add", allocs)
+	}
+}
+
+func f64(v float64) *float64 { return &v }
+
+// Data quality: missing/extra columns, type errors, completeness,
+// out-of-range and unseen categories, counted and judged.
+func TestDataQuality(t *testing.T) {
+	t.Parallel()
+	refCols := []Column{{Name: "age", Kind: Numeric}, {Name: "city", Kind: Categorical}, {Name: "gone", Kind: Numeric}}
+	ref := NewProfile(refCols, ProfileOptions{})
+	for i := 0; i < 100; i++ {
+		ref.Add([]float64{float64(20 + i%50), 0, 1}, []string{"", []string{"paris", "rome"}[i%2], ""})
+	}
+	schema := ref.Schema()
+	if *schema[0].Min != 20 || *schema[0].Max != 69 || len(schema[1].Categories) != 2 {
+		t.Fatalf("schema: %+v", schema)
+	}
+	curCols := []Column{schema[0], schema[1], {Name: "new", Kind: Numeric}}
+	cur := NewProfile(curCols, ProfileOptions{})
+	for i := 0; i < 100; i++ {
+		age := float64(30 + i%50) // 10 values above 69
+		city := []string{"paris", "rome", "oslo", ""}[i%4]
+		switch {
+		case i < 10:
+			cur.AddRow([]float64{0, 0, 1}, []string{"", city, ""}, []int{0}) // age arrived as text
+		case i < 20:
+			cur.Add([]float64{math.NaN(), 0, 1}, []string{"", city, ""})
+		default:
+			cur.Add([]float64{age, 0, 1}, []string{"", city, ""})
+		}
+	}
+	r := Compare(ref, cur, Config{})
+	q := r.Quality
+	if len(q.MissingColumns) != 1 || q.MissingColumns[0] != "gone" || len(q.ExtraColumns) != 1 || q.ExtraColumns[0] != "new" {
+		t.Fatalf("columns: %+v %+v", q.MissingColumns, q.ExtraColumns)
+	}
+	age, city := q.Columns[0], q.Columns[1]
+	if age.TypeErrors != 10 || age.Missing != 10 || age.Rows != 100 || age.Completeness != 0.9 {
+		t.Errorf("age: %+v", age)
+	}
+	if age.OutOfRange != 20 || age.OutOfRangeEstimated { // ages 70..79: i%50 >= 40, i.e. i = 40..49 and 90..99
+		t.Errorf("age out of range: %d", age.OutOfRange)
+	}
+	if city.UnseenCategories != 25 || city.Missing != 25 || city.UnseenExamples[0] != "oslo" {
+		t.Errorf("city: %+v", city)
+	}
+	checks := map[string]bool{}
+	for _, v := range q.Violations {
+		checks[v.Feature+"/"+v.Check] = true
+	}
+	for _, want := range []string{"gone/" + CheckMissingColumn, "new/" + CheckExtraColumn, "age/" + CheckDataType,
+		"age/" + CheckCompleteness, "age/" + CheckOutOfRange, "city/" + CheckCategorical, "city/" + CheckCompleteness} {
+		if !checks[want] {
+			t.Errorf("missing violation %s in %+v", want, q.Violations)
+		}
+	}
+}
