@@ -276,7 +276,8 @@ func (c *catCol) add(s string, opt ProfileOptions) {
 }
 
 // Merge folds other into p. Both must have the same columns (names, kinds
-// and order) and options.
+// and order), sketch size and category cap; p's sample cap applies to the
+// result.
 func (p *Profile) Merge(other *Profile) error {
 	if len(p.cols) != len(other.cols) {
 		return fmt.Errorf("drift: merge profile of %d columns into one of %d", len(other.cols), len(p.cols))
@@ -287,7 +288,10 @@ func (p *Profile) Merge(other *Profile) error {
 				i, p.cols[i].Name, p.cols[i].Kind, other.cols[i].Name, other.cols[i].Kind)
 		}
 	}
-	if p.opt != other.opt {
+	// Sample caps may differ (the monitor keeps small hourly samples and
+	// merges them into a window with a larger cap): the receiver's cap
+	// rules. Sketches and category caps must match to merge.
+	if p.opt.SketchK != other.opt.SketchK || p.opt.MaxCategories != other.opt.MaxCategories {
 		return fmt.Errorf("drift: merge profile: options differ (%+v vs %+v)", p.opt, other.opt)
 	}
 	for i := range p.cols {
