@@ -12,6 +12,7 @@ export PATH  := $(BIN):$(TOOLS)/node_modules/.bin:$(PATH)
 export GOBIN := $(BIN)
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EXAMPLE      := examples/breast-cancer
+BUNDLE       := $(EXAMPLE)/bundle
 
 # Debian packages the fixtures, comparisons and browser tests use.
 APT_PACKAGES := python3-xgboost python3-sklearn python3-scipy python3-numpy python3-pandas \
@@ -24,11 +25,17 @@ FUZZ_TARGETS  :=
 FUZZTIME     ?= 30s
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: run test vet bench bench-go fuzz tools tools-apt clean
+.PHONY: run test vet bench bench-go fuzz tools tools-apt clean example
 
 ## run: serve the example bundle locally (predict, batch watcher, monitor schedule)
 run:
-	$(GO) run ./cmd/modelfn serve --bundle $(EXAMPLE) --addr 127.0.0.1:8080 --data .run
+	$(GO) run ./cmd/modelfn serve --bundle $(BUNDLE) --addr 127.0.0.1:8080 --data .run
+
+## example: retrain the example model with xgboost and rebuild its bundle (committed)
+example: tools-apt
+	/usr/bin/python3 $(EXAMPLE)/train.py
+	$(GO) run ./cmd/modelfn init --force --model $(EXAMPLE)/model.json --reference $(EXAMPLE)/reference.csv \
+	  --target target --validation $(EXAMPLE)/holdout.csv --classes malignant,benign --name breast-cancer --dir $(BUNDLE)
 
 ## test: vet, format check and every test with the race detector, tools installed first
 test: tools vet

@@ -1,0 +1,54 @@
+// Command modelfn turns a trained model into serverless functions: it
+// builds bundles, serves them locally, and builds, generates and deploys
+// them to AWS Lambda, Google Cloud Functions and Azure Functions.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	_ "github.com/modelfn/modelfn/runtime/xgboost" // model formats register themselves
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "modelfn:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
+	var verbose bool
+	root := &cobra.Command{
+		Use:   "modelfn",
+		Short: "Turn a trained model into serverless predict, batch and monitor functions",
+		Long: `modelfn packages a trained model (XGBoost JSON, ONNX) into a bundle and runs it as
+three functions: predict (HTTP), batch (an object lands, it is scored) and monitor
+(scheduled: logged predictions -> drift -> metrics and alarms).
+
+Start here:
+  modelfn init --model model.json --reference train.csv --target label --name churn
+  modelfn serve --bundle churn          # all three functions on this machine
+  modelfn deploy --cloud aws --bundle churn`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		},
+	}
+	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	root.AddCommand(newInitCmd(), newServeCmd(), newPredictCmd(), newMonitorCmd())
+	return root
+}
