@@ -16,20 +16,20 @@ import (
 
 // InitOptions are `modelfn init`'s inputs.
 type InitOptions struct {
-	Model     string   // model file
-	Format    string   // "" picks by extension
-	Reference string   // training data, CSV with a header
-	Target    string   // label column of the reference data, if any
+	Model     string // model file
+	Format    string // "" picks by extension
+	Reference string // training data, CSV with a header
+	Target    string // label column of the reference data, if any
 	// Validation is labelled held-out data (CSV with the Target column) on
 	// which the reference performance is measured; "" uses the reference
 	// data, which overstates performance when it is the training data.
 	Validation string
-	Exclude   []string // reference columns that are not features (ids)
-	Name      string   // "" derives from the model file name
-	Version   string   // "" is "1"
-	Classes   []string // class names in the model's output order ("" keeps the model's)
-	Dir       string   // "" is the name
-	Force     bool     // overwrite an existing bundle
+	Exclude    []string // reference columns that are not features (ids)
+	Name       string   // "" derives from the model file name
+	Version    string   // "" is "1"
+	Classes    []string // class names in the model's output order ("" keeps the model's)
+	Dir        string   // "" is the name
+	Force      bool     // overwrite an existing bundle
 }
 
 // InitBundle writes a bundle: modelfn.yaml with the schema inferred from the

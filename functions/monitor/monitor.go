@@ -50,7 +50,7 @@ type Monitor struct {
 	Info          runtime.Info
 	// Bucket holds the log (LogPrefix), the labels (LabelsPrefix) and the
 	// checkpoint and reports (StatePrefix).
-	Bucket                              *blob.Bucket
+	Bucket                               *blob.Bucket
 	LogPrefix, LabelsPrefix, StatePrefix string
 
 	Reference *drift.Profile
