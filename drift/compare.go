@@ -83,7 +83,9 @@ type Data struct {
 	Nums [][]float64
 	Strs [][]string
 	// TypeErrors[i], when given, counts values of column i that arrived
-	// with the wrong type (and are not in Nums/Strs).
+	// with the wrong type. In a numeric column they are stored as NaN (so
+	// rows stay aligned) and not counted as missing; in a categorical one
+	// they are not stored.
 	TypeErrors []int64
 }
 
@@ -176,6 +178,7 @@ func numViewFromRaw(d *Data, i int) *numView {
 	v.missing, v.nonFinite = missing, nonFinite
 	if i < len(d.TypeErrors) {
 		v.typeErrors = d.TypeErrors[i]
+		v.missing = max(0, missing-v.typeErrors)
 	}
 	col := d.Columns[i]
 	if col.Min != nil || col.Max != nil {
