@@ -17,6 +17,7 @@ import (
 	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
 	"github.com/modelfn/modelfn/runtime/bundle"
+	_ "github.com/modelfn/modelfn/runtime/formats" // every model format
 )
 
 // App is one model version's three functions, wired to storage and

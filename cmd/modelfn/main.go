@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	_ "github.com/modelfn/modelfn/runtime/xgboost" // model formats register themselves
+	_ "github.com/modelfn/modelfn/runtime/formats" // every model format
 )
 
 func main() {
