@@ -196,13 +196,14 @@ func (m *Monitor) hourOf(st *state, t time.Time) *hour {
 func (m *Monitor) readLabels(ctx context.Context, st *state, hours []time.Time, h *Health) error {
 	labels := st.Pending
 	st.Pending = nil
-	keys, err := m.list(ctx, m.LabelsPrefix, "")
+	objs, err := m.listObjects(ctx, m.LabelsPrefix, "")
 	if err != nil {
 		return err
 	}
-	for _, key := range keys {
-		if st.Processed[key] {
-			continue
+	for _, o := range objs {
+		key := o.Key
+		if _, done := st.Labels[key]; done || o.ModTime.Before(hours[0]) {
+			continue // counted, or older than any prediction in the window
 		}
 		ls, err := m.readLabelObject(ctx, key)
 		if err != nil {
@@ -213,7 +214,7 @@ func (m *Monitor) readLabels(ctx context.Context, st *state, hours []time.Time, 
 			m.logger().Warn("monitor: skipping unreadable label object", "key", key, "err", err)
 		}
 		labels = append(labels, ls...)
-		st.Processed[key] = true
+		st.Labels[key] = o.ModTime
 	}
 	if len(labels) == 0 {
 		return nil
@@ -320,7 +321,16 @@ func (m *Monitor) readLabelObject(ctx context.Context, key string) ([]label, err
 
 // list returns the keys under prefix ending with suffix, sorted.
 func (m *Monitor) list(ctx context.Context, prefix, suffix string) ([]string, error) {
-	var keys []string
+	objs, err := m.listObjects(ctx, prefix, suffix)
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys, err
+}
+
+func (m *Monitor) listObjects(ctx context.Context, prefix, suffix string) ([]*blob.ListObject, error) {
+	var objs []*blob.ListObject
 	it := m.Bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		o, err := it.Next(ctx)
@@ -331,11 +341,11 @@ func (m *Monitor) list(ctx context.Context, prefix, suffix string) ([]string, er
 			return nil, fmt.Errorf("monitor: list %s: %w", prefix, err)
 		}
 		if !o.IsDir && strings.HasSuffix(o.Key, suffix) && !strings.HasSuffix(o.Key, ".tmp") {
-			keys = append(keys, o.Key)
+			objs = append(objs, o)
 		}
 	}
-	sort.Strings(keys)
-	return keys, nil
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
+	return objs, nil
 }
 
 // prune drops hours that left the window (keeping their drift scores in
@@ -349,8 +359,13 @@ func (m *Monitor) prune(st *state, hours []time.Time) {
 	}
 	cut := predlog.Partition(m.LogPrefix, first)
 	for key := range st.Processed {
-		if strings.HasPrefix(key, m.LogPrefix) && key < cut {
+		if key < cut {
 			delete(st.Processed, key)
+		}
+	}
+	for key, t := range st.Labels {
+		if t.Before(first) {
+			delete(st.Labels, key)
 		}
 	}
 }

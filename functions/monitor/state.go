@@ -19,9 +19,10 @@ import (
 // place and the next run redoes its work exactly once.
 type state struct {
 	Version int `json:"version"`
-	// Processed lists the log and label objects already counted, for the
-	// partitions still inside the window.
-	Processed map[string]bool `json:"processed"`
+	// Processed lists the log objects already counted, for the partitions
+	// still inside the window; Labels the label objects, with their times.
+	Processed map[string]bool      `json:"processed"`
+	Labels    map[string]time.Time `json:"labels"`
 	// Hours holds each hour's mergeable profile and performance, for the
 	// hours inside the window.
 	Hours map[string]*hour `json:"hours"`
@@ -46,7 +47,7 @@ const stateVersion = 1
 func (m *Monitor) stateKey() string { return m.StatePrefix + "state.json.gz" }
 
 func (m *Monitor) loadState(ctx context.Context) (*state, error) {
-	st := &state{Version: stateVersion, Processed: map[string]bool{}, Hours: map[string]*hour{}}
+	st := &state{Version: stateVersion, Processed: map[string]bool{}, Labels: map[string]time.Time{}, Hours: map[string]*hour{}}
 	r, err := m.Bucket.NewReader(ctx, m.stateKey(), nil)
 	if isNotFound(err) {
 		return st, nil
@@ -70,6 +71,9 @@ func (m *Monitor) loadState(ctx context.Context) (*state, error) {
 	}
 	if st.Hours == nil {
 		st.Hours = map[string]*hour{}
+	}
+	if st.Labels == nil {
+		st.Labels = map[string]time.Time{}
 	}
 	return st, nil
 }
