@@ -262,4 +262,3 @@ func abs(x float64) float64 {
 	}
 	return x
 }
-
