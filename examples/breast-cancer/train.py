@@ -8,9 +8,10 @@ Writes, beside this script:
   model.json     the booster (save_model), feature names recorded
   reference.csv  the training rows with their target (0 = malignant, 1 = benign)
   holdout.csv    held-out rows, same distribution: the monitor should stay quiet
-  drifted.csv    held-out rows with a shift injected into a few features
-                 (scanners recalibrated: sizes read 40% larger, texture +6):
-                 the monitor should raise drift alarms
+  drifted.csv    held-out rows with a shift injected into the size and
+                 texture features (a recalibrated scanner: sizes read 40%
+                 larger, textures 6 units higher): the monitor should raise
+                 dataset and feature drift alarms
   request.json   one /predict request body
   expected.json  xgboost's own probabilities for holdout.csv (end-to-end check)
 """
@@ -41,10 +42,12 @@ def write(df, target, name):
 write(Xtr, ytr, "reference.csv")
 write(Xte, yte, "holdout.csv")
 drifted = Xte.copy()
-for col in ["mean radius", "mean perimeter", "mean area", "worst radius", "worst perimeter", "worst area"]:
+for kind in ["mean", "worst"]:
+    for col in ["radius", "perimeter", "area"]:
+        drifted[kind + " " + col] = drifted[kind + " " + col] * 1.4
+    drifted[kind + " texture"] = drifted[kind + " texture"] + 6
+for col in ["radius error", "perimeter error", "area error", "texture error"]:
     drifted[col] = drifted[col] * 1.4
-for col in ["mean texture", "worst texture"]:
-    drifted[col] = drifted[col] + 6
 write(drifted, yte, "drifted.csv")
 
 # What xgboost itself answers for the rows as written to holdout.csv.
