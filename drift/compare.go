@@ -109,6 +109,7 @@ type pair struct {
 	rn, cn   *numView
 	rc, cc   *catView
 	refIndex int
+	dist     *[3]float64 // KS statistic, ∫|F-G|, ∫(F-G)² of exact numeric views, once computed
 }
 
 // Compare compares a current profile with a reference profile. Columns are
@@ -408,7 +409,7 @@ func joinNote(a, b string) string {
 
 func scoreFor(method string, p *pair) score {
 	if p.rn != nil {
-		return numericScore(method, p.rn, p.cn)
+		return numericScore(method, p)
 	}
 	return categoricalScore(method, p.rc, p.cc)
 }

@@ -23,13 +23,21 @@ func exactOr(ok bool, other string) string {
 	return other
 }
 
-// numericScore computes method on two numeric views.
-func numericScore(method string, r, c *numView) score {
+// numericScore computes method on a pair of numeric views.
+func numericScore(method string, pr *pair) score {
+	r, c := pr.rn, pr.cn
 	exact := r.exact && c.exact
+	if exact && pr.dist == nil {
+		switch method {
+		case MethodKS, MethodWasserstein, MethodEnergy:
+			d, w1, w2 := stats.Distances(r.sorted, c.sorted)
+			pr.dist = &[3]float64{d, w1, w2}
+		}
+	}
 	switch method {
 	case MethodKS:
 		if exact {
-			d, p := stats.KS2(r.sorted, c.sorted)
+			d, p := stats.KS2P(len(r.sorted), len(c.sorted), pr.dist[0])
 			return score{stat: d, p: p, source: SourceExact}
 		}
 		d := stepSup(r, c)
@@ -38,13 +46,13 @@ func numericScore(method string, r, c *numView) score {
 	case MethodWasserstein:
 		norm := math.Max(r.std, stats.NormFloor)
 		if exact {
-			return score{stat: stats.Wasserstein(r.sorted, c.sorted) / norm, p: math.NaN(), source: SourceExact}
+			return score{stat: pr.dist[1] / norm, p: math.NaN(), source: SourceExact}
 		}
 		b := (r.rankError() + c.rankError()) * (math.Max(r.max, c.max) - math.Min(r.min, c.min)) / norm
 		return score{stat: stepIntegral(r, c, 1) / norm, p: math.NaN(), source: SourceSketch, bound: &b}
 	case MethodEnergy:
 		if exact {
-			return score{stat: stats.Energy(r.sorted, c.sorted), p: math.NaN(), source: SourceExact}
+			return score{stat: math.Sqrt2 * math.Sqrt(pr.dist[2]), p: math.NaN(), source: SourceExact}
 		}
 		return score{stat: math.Sqrt2 * math.Sqrt(stepIntegral(r, c, 2)), p: math.NaN(), source: SourceSketch}
 	case MethodAnderson:

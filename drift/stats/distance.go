@@ -62,6 +62,53 @@ func cdfDistance(x, y []float64, p int) float64 {
 	return sum
 }
 
+// Distances walks two sorted samples once and returns the two-sample KS
+// statistic (as KSStatistic), ∫|F_x - F_y| (the Wasserstein distance) and
+// ∫(F_x - F_y)² (energy distance is sqrt(2) times its root), each equal to
+// what the separate functions give.
+func Distances(x, y []float64) (d, w1, w2 float64) {
+	if len(x) == 0 || len(y) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	n1, n2 := float64(len(x)), float64(len(y))
+	i, j := 0, 0
+	prev := math.Min(x[0], y[0])
+	for i < len(x) && x[i] <= prev {
+		i++
+	}
+	for j < len(y) && y[j] <= prev {
+		j++
+	}
+	d = math.Abs(float64(i)/n1 - float64(j)/n2)
+	for i < len(x) || j < len(y) {
+		var v float64
+		switch {
+		case i == len(x):
+			v = y[j]
+		case j == len(y):
+			v = x[i]
+		case x[i] < y[j]:
+			v = x[i]
+		default:
+			v = y[j]
+		}
+		diff := math.Abs(float64(i)/n1 - float64(j)/n2)
+		w1 += diff * (v - prev)
+		w2 += diff * diff * (v - prev)
+		prev = v
+		for i < len(x) && x[i] <= v {
+			i++
+		}
+		for j < len(y) && y[j] <= v {
+			j++
+		}
+		if a := math.Abs(float64(i)/n1 - float64(j)/n2); a > d {
+			d = a
+		}
+	}
+	return d, w1, w2
+}
+
 // Wasserstein is scipy.stats.wasserstein_distance of two sorted samples.
 func Wasserstein(x, y []float64) float64 { return cdfDistance(x, y, 1) }
 

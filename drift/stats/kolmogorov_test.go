@@ -47,3 +47,42 @@ func TestSortFloats(t *testing.T) {
 		}
 	}
 }
+
+// The peak-first smirnov sum equals the full Birnbaum-Tingey sum.
+func TestSmirnovPeakSum(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1013, 5000, 100001, 500000} {
+		for _, e := range []float64{0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.2} {
+			fast, full := smirnov(n, e), smirnovFull(n, e)
+			if math.Abs(fast-full) > 1e-12*full {
+				t.Errorf("smirnov(%d, %v) = %.17g, full sum %.17g", n, e, fast, full)
+			}
+		}
+	}
+}
+
+// Distances gives what the separate functions give, exactly.
+func TestDistancesMatchesSeparate(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2][]float64{
+		{{1, 2, 2, 3, 7}, {2, 2, 4}},
+		{{0.5}, {0.5}},
+		{{-3, -1, 0, 0, 0, 2}, {-2, 0, 5, 5}},
+	} {
+		d, w1, w2 := Distances(c[0], c[1])
+		if d != KSStatistic(c[0], c[1]) || w1 != Wasserstein(c[0], c[1]) || math.Sqrt2*math.Sqrt(w2) != Energy(c[0], c[1]) {
+			t.Errorf("%v: Distances %v %v %v", c, d, w1, w2)
+		}
+	}
+	x := make([]float64, 10000)
+	for i := range x {
+		x[i] = math.Floor(math.Sin(float64(i)*7.1) * 300)
+	}
+	y := append([]float64(nil), x[:6000]...)
+	SortFloats(x)
+	SortFloats(y)
+	d, w1, _ := Distances(x, y)
+	if d != KSStatistic(x, y) || w1 != Wasserstein(x, y) {
+		t.Error("Distances differs on tied samples")
+	}
+}

@@ -35,8 +35,13 @@ func KSStatistic(x, y []float64) float64 {
 // its rounding of D to a multiple of 1/lcm(n1, n2) in the exact branch.
 // x and y are sorted ascending and non-empty.
 func KS2(x, y []float64) (d, p float64) {
-	n1, n2 := len(x), len(y)
-	d = KSStatistic(x, y)
+	return KS2P(len(x), len(y), KSStatistic(x, y))
+}
+
+// KS2P is KS2 for a statistic d already computed from samples of n1 and n2
+// values: it returns d (rounded as scipy rounds it in the exact branch)
+// and the p-value.
+func KS2P(n1, n2 int, d float64) (float64, float64) {
 	if max(n1, n2) <= ksMaxAutoN {
 		if dd, pp, ok := ksExact(n1, n2, d); ok {
 			return dd, pp

@@ -1,0 +1,391 @@
+package timeline
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/modelfn/modelfn/drift"
+)
+
+// Episode types.
+const (
+	Sudden    = "sudden"
+	Gradual   = "gradual"
+	Periodic  = "periodic"
+	Temporary = "temporary"
+)
+
+// Options tune Detect. Zero fields take the defaults in brackets.
+type Options struct {
+	// K and H are the CUSUM's reference value and decision interval, in
+	// baseline standard deviations [1 and 8].
+	K, H float64
+	// MinStd is the smallest baseline standard deviation, in severity
+	// units [0.05: a twentieth of the threshold].
+	MinStd float64
+	// Baselines gives a feature's drift-free level and noise (see
+	// EstimateBaseline). Features without one are estimated from the
+	// series' own windows whose severity is below 1.
+	Baselines map[string]Baseline
+	// SuddenWindows is the longest rise, in windows, of a sudden drift [3].
+	SuddenWindows int
+	// MinWindows is the shortest episode kept, in windows [2].
+	MinWindows int
+	// MinCycles is how many periods (onset to onset) a periodic drift
+	// shows at least [2].
+	MinCycles int
+	// PeriodTolerance is how far, relative to the first period, each
+	// later one may be [0.25]; at least one window is always allowed.
+	PeriodTolerance float64
+	// GroupWindows: episodes of one type on different features whose
+	// onsets are at most this many windows apart form one episode [6].
+	GroupWindows int
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.K, 1)
+	def(&o.H, 8)
+	def(&o.MinStd, 0.05)
+	def(&o.PeriodTolerance, 0.25)
+	defInt(&o.SuddenWindows, 3)
+	defInt(&o.MinWindows, 2)
+	defInt(&o.MinCycles, 2)
+	defInt(&o.GroupWindows, 6)
+	return o
+}
+
+func (o Options) validate() error {
+	if o.K <= 0 || o.H <= 0 || o.MinStd <= 0 || o.PeriodTolerance < 0 ||
+		o.SuddenWindows < 1 || o.MinWindows < 1 || o.MinCycles < 1 || o.GroupWindows < 0 {
+		return fmt.Errorf("timeline: options out of range: %+v", o)
+	}
+	return nil
+}
+
+// Episode is a drift episode with the details behind it.
+type Episode struct {
+	drift.Episode
+	// Ongoing is set when the drift had not reverted by the last window;
+	// End is then the last window's end.
+	Ongoing bool `json:"ongoing"`
+	// FromWindow and ToWindow index the series: the first drifted window
+	// and the first window back at baseline (len(windows) when ongoing).
+	FromWindow int `json:"from_window"`
+	ToWindow   int `json:"to_window"`
+	// Period and Cycles describe a periodic episode: the mean time from
+	// one onset to the next, and how many such periods were seen.
+	Period time.Duration `json:"period_ns,omitempty"`
+	Cycles int           `json:"cycles,omitempty"`
+}
+
+// ForReport returns the episodes as drift.Report.Episodes holds them.
+func ForReport(eps []Episode) []drift.Episode {
+	out := make([]drift.Episode, len(eps))
+	for i, e := range eps {
+		out[i] = e.Episode
+		out[i].Features = slices.Clone(e.Features)
+	}
+	return out
+}
+
+// Detect finds the drift episodes of a series and classifies them (see the
+// package documentation for the rules). It takes O(windows x features)
+// time, plus sorting each episode's windows for medians.
+func Detect(s *Series, opt Options) ([]Episode, error) {
+	opt = opt.withDefaults()
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var found []finding
+	z := make([]float64, len(s.Windows))
+	sev := make([]float64, len(s.Windows))
+	for f, name := range s.Features {
+		for t, w := range s.Windows {
+			sev[t] = w.Severity[f]
+		}
+		base, ok := opt.Baselines[name]
+		if !ok {
+			base = s.estimate(sev, opt.MinStd)
+		}
+		base.Std = max(base.Std, opt.MinStd)
+		for t, v := range sev {
+			z[t] = (v - base.Mean) / base.Std
+		}
+		segs := keep(segments(z, opt.K, opt.H), sev, opt.MinWindows)
+		found = append(found, classify(f, segs, z, sev, opt)...)
+	}
+	return s.group(found, opt), nil
+}
+
+func (s *Series) check() error {
+	for t, w := range s.Windows {
+		if len(w.Severity) != len(s.Features) {
+			return fmt.Errorf("timeline: window %d (%s): %d severities for %d features", t, w.Start.Format(time.RFC3339), len(w.Severity), len(s.Features))
+		}
+		if t > 0 && w.Start.Before(s.Windows[t-1].Start) {
+			return fmt.Errorf("timeline: window %d starts at %s, before window %d: %w", t, w.Start.Format(time.RFC3339), t-1, errUnordered)
+		}
+	}
+	return nil
+}
+
+var errUnordered = errors.New("windows are not in time order")
+
+// estimate is the baseline from the windows whose verdict is not drifted
+// (severity < 1); with too few of them the feature has drifted almost
+// throughout, and the baseline is 0 so that all of it counts as drift.
+func (s *Series) estimate(sev []float64, minStd float64) Baseline {
+	var calm []float64
+	for _, v := range sev {
+		if v < 1 {
+			calm = append(calm, v)
+		}
+	}
+	if len(calm) < minBaselineWindows {
+		return Baseline{Mean: 0, Std: minStd}
+	}
+	return EstimateBaseline(calm, minStd)
+}
+
+// segment is a stretch of drift on one feature: windows [from, to), where
+// to is the first window back at baseline, or len(windows) when ongoing.
+type segment struct {
+	from, to int
+	ongoing  bool
+}
+
+// segments runs the change detectors over one standardised feature series
+// (NaN windows skipped). At baseline, Page's CUSUM for an increase
+// (reference value k) finds an onset. In drift, a second CUSUM looks for the
+// return to baseline: it sums L/2 - z, the log-likelihood ratio of
+// "baseline" (mean 0) against "the episode's level so far" (mean L, the
+// running mean of z since the onset), scaled by 1/L; so it falls away fast
+// from a high plateau and rises fast once z is back near 0. Each detector
+// restarts from the other's change point, so windows between a change and
+// its alarm are looked at again.
+func segments(z []float64, k, h float64) []segment {
+	var segs []segment
+	idx := make([]int, 0, len(z))
+	for i := 0; i < len(z); {
+		up := CUSUM{K: k, H: h}
+		idx = idx[:0]
+		onset := -1
+		for ; i < len(z); i++ {
+			if math.IsNaN(z[i]) {
+				continue
+			}
+			idx = append(idx, i)
+			if up.Add(z[i]) {
+				onset = idx[up.Onset()]
+				break
+			}
+		}
+		if onset < 0 {
+			break
+		}
+		back := CUSUM{K: 0, H: h}
+		idx = idx[:0]
+		revert := -1
+		var sum float64
+		for j := onset; j < len(z); j++ {
+			if math.IsNaN(z[j]) {
+				continue
+			}
+			idx = append(idx, j)
+			sum += z[j]
+			level := sum / float64(len(idx))
+			if back.Add(level/2 - z[j]) {
+				revert = idx[back.Onset()]
+				break
+			}
+		}
+		if revert < 0 {
+			segs = append(segs, segment{from: onset, to: len(z), ongoing: true})
+			break
+		}
+		segs = append(segs, segment{from: onset, to: revert})
+		i = revert
+	}
+	return segs
+}
+
+// keep drops segments shorter than minWindows and those in which no window
+// drifted (severity >= 1): the detector finds changes, the threshold
+// decides whether they matter.
+func keep(segs []segment, sev []float64, minWindows int) []segment {
+	out := segs[:0]
+	for _, sg := range segs {
+		if sg.to-sg.from < minWindows {
+			continue
+		}
+		if slices.ContainsFunc(sev[sg.from:sg.to], func(v float64) bool { return v >= 1 }) {
+			out = append(out, sg)
+		}
+	}
+	return out
+}
+
+// finding is one feature's classified episode.
+type finding struct {
+	feature  int
+	typ      string
+	from, to int
+	ongoing  bool
+	period   float64 // windows from onset to onset
+	cycles   int
+	score    float64
+}
+
+// classify names one feature's segments: runs of at least MinCycles+1
+// regularly spaced onsets are periodic; any other segment that reverted is
+// temporary; one still on at the end is sudden when it reached its plateau
+// within SuddenWindows windows of its onset, gradual otherwise.
+func classify(feature int, segs []segment, z, sev []float64, opt Options) []finding {
+	var out []finding
+	n := len(z)
+	for i := 0; i < len(segs); {
+		j := i + 1
+		if j < len(segs) {
+			first := float64(segs[j].from - segs[i].from)
+			tol := max(1, opt.PeriodTolerance*first)
+			for j < len(segs) && math.Abs(float64(segs[j].from-segs[j-1].from)-first) <= tol {
+				j++
+			}
+		}
+		if cycles := j - 1 - i; cycles >= opt.MinCycles {
+			run := segs[i:j]
+			last := run[len(run)-1]
+			period := float64(last.from-run[0].from) / float64(cycles)
+			var on []float64
+			for _, sg := range run {
+				on = appendValid(on, sev[sg.from:sg.to])
+			}
+			// Still periodic at the end if the next onset is not yet overdue.
+			ongoing := last.ongoing || float64(last.from)+period*(1+opt.PeriodTolerance)+1 >= float64(n)
+			to := last.to
+			if ongoing {
+				to = n
+			}
+			out = append(out, finding{feature: feature, typ: Periodic, from: run[0].from, to: to, ongoing: ongoing,
+				period: period, cycles: cycles, score: median(on)})
+			i = j
+			continue
+		}
+		sg := segs[i]
+		fd := finding{feature: feature, from: sg.from, to: sg.to, ongoing: sg.ongoing, score: plateau(sev, sg)}
+		switch {
+		case !sg.ongoing:
+			fd.typ = Temporary
+		case rise(z, sg) <= opt.SuddenWindows:
+			fd.typ = Sudden
+		default:
+			fd.typ = Gradual
+		}
+		out = append(out, fd)
+		i++
+	}
+	return out
+}
+
+func appendValid(dst, x []float64) []float64 {
+	for _, v := range x {
+		if !math.IsNaN(v) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
+}
+
+// plateau is the median of the second half of a segment's valid values.
+func plateau(x []float64, sg segment) float64 {
+	v := appendValid(nil, x[sg.from:sg.to])
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return median(v[len(v)/2:])
+}
+
+// rise counts the windows from a segment's onset to the first one at its
+// plateau P (median z of the segment's second half): z >= min(0.9 P, P-2),
+// 90% of the way, or within two noise standard deviations of it.
+func rise(z []float64, sg segment) int {
+	p := plateau(z, sg)
+	target := min(0.9*p, p-2)
+	for t := sg.from; t < sg.to; t++ {
+		if z[t] >= target {
+			return t - sg.from + 1
+		}
+	}
+	return sg.to - sg.from
+}
+
+// group merges findings of one type on different features whose onsets
+// are at most GroupWindows apart (and, when periodic, whose periods agree
+// within PeriodTolerance) into episodes, ordered by start.
+func (s *Series) group(found []finding, opt Options) []Episode {
+	slices.SortStableFunc(found, func(a, b finding) int {
+		if a.typ != b.typ {
+			return cmp.Compare(a.typ, b.typ)
+		}
+		return a.from - b.from
+	})
+	type acc struct {
+		finding
+		features []int
+	}
+	var groups []*acc
+	var open *acc
+	for _, f := range found {
+		joins := open != nil && open.typ == f.typ && f.from-open.from <= opt.GroupWindows &&
+			(f.typ != Periodic || math.Abs(f.period-open.period) <= max(1, opt.PeriodTolerance*open.period))
+		if !joins {
+			open = &acc{finding: f}
+			groups = append(groups, open)
+		} else {
+			open.to = max(open.to, f.to)
+			open.ongoing = open.ongoing || f.ongoing
+			open.score = max(open.score, f.score)
+			open.cycles = max(open.cycles, f.cycles)
+		}
+		open.features = append(open.features, f.feature)
+	}
+	n := len(s.Windows)
+	eps := make([]Episode, 0, len(groups))
+	for _, g := range groups {
+		slices.Sort(g.features)
+		names := make([]string, len(g.features))
+		for i, f := range g.features {
+			names[i] = s.Features[f]
+		}
+		e := Episode{Episode: drift.Episode{Type: g.typ, Start: s.Windows[g.from].Start, Features: names, Score: g.score},
+			Ongoing: g.ongoing, FromWindow: g.from, ToWindow: g.to, Cycles: g.cycles}
+		if g.ongoing || g.to >= n {
+			e.End, e.ToWindow = s.Windows[n-1].End, n
+		} else {
+			e.End = s.Windows[g.to].Start
+		}
+		if g.typ == Periodic {
+			e.Period = time.Duration(g.period * float64(s.Windows[n-1].End.Sub(s.Windows[0].Start)) / float64(n))
+		}
+		eps = append(eps, e)
+	}
+	slices.SortStableFunc(eps, func(a, b Episode) int { return a.FromWindow - b.FromWindow })
+	return eps
+}
