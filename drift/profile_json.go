@@ -146,10 +146,16 @@ func (p *Profile) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("drift: profile column %q: %s column without its %s summary", pc.Name, k, k)
 		}
 	}
+	if j.Options.SampleCap < 1 || j.Options.SketchK < 1 || j.Options.MaxCategories < 1 || j.Rows < 0 {
+		return fmt.Errorf("drift: profile: options %+v, rows %d", j.Options, j.Rows)
+	}
 	np := NewProfile(cols, ProfileOptions{j.Options.SampleCap, j.Options.SketchK, j.Options.MaxCategories})
 	np.rows = j.Rows
 	for i, pc := range j.Columns {
 		if nj := pc.Numeric; nj != nil {
+			if err := nj.check(j.Options.SampleCap); err != nil {
+				return fmt.Errorf("drift: profile column %q: %w", pc.Name, err)
+			}
 			nc := np.num[i]
 			nc.seen, nc.missing, nc.nonFinite, nc.typeErrors, nc.outOfRange = nj.Seen, nj.Missing, nj.NonFinite, nj.TypeErrors, nj.OutOfRange
 			nc.mean, nc.m2, nc.values, nc.sk, nc.manyDistinct, nc.rng = nj.Mean, nj.M2, nj.Values, nj.Sketch, nj.Many, nj.RNG
@@ -169,6 +175,14 @@ func (p *Profile) UnmarshalJSON(b []byte) error {
 			}
 		} else {
 			cj := pc.Categorical
+			if cj.Seen < 0 || cj.Missing < 0 || cj.TypeErrors < 0 || cj.Unseen < 0 || cj.Other < 0 {
+				return fmt.Errorf("drift: profile column %q: negative count", pc.Name)
+			}
+			for k, n := range cj.Counts {
+				if n < 0 || k == "" {
+					return fmt.Errorf("drift: profile column %q: count %d for category %q", pc.Name, n, k)
+				}
+			}
 			cc := np.cat[i]
 			cc.seen, cc.missing, cc.typeErrors, cc.unseen, cc.other = cj.Seen, cj.Missing, cj.TypeErrors, cj.Unseen, cj.Other
 			if cj.Counts != nil {
@@ -177,5 +191,36 @@ func (p *Profile) UnmarshalJSON(b []byte) error {
 		}
 	}
 	*p = *np
+	return nil
+}
+
+// check rejects numeric summaries no profile could have written.
+func (nj *numericJSON) check(sampleCap int) error {
+	if nj.Seen < 0 || nj.Missing < 0 || nj.NonFinite < 0 || nj.TypeErrors < 0 || nj.OutOfRange < 0 {
+		return fmt.Errorf("negative count")
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if !finite(nj.Mean) || !finite(nj.M2) || nj.M2 < 0 {
+		return fmt.Errorf("mean %v, m2 %v", nj.Mean, nj.M2)
+	}
+	if nj.Seen > 0 && (nj.Min == nil || nj.Max == nil || *nj.Min > *nj.Max) {
+		return fmt.Errorf("%d values seen without a valid min and max", nj.Seen)
+	}
+	if len(nj.Values) > sampleCap || int64(len(nj.Values)) > nj.Seen {
+		return fmt.Errorf("%d values kept for %d seen with a cap of %d", len(nj.Values), nj.Seen, sampleCap)
+	}
+	if nj.Exact == (nj.Sketch != nil) {
+		return fmt.Errorf("exact=%v with sketch=%v", nj.Exact, nj.Sketch != nil)
+	}
+	var distinct int64
+	for _, d := range nj.Distinct {
+		if d[1] < 1 {
+			return fmt.Errorf("distinct value %v counted %v times", d[0], d[1])
+		}
+		distinct += int64(d[1])
+	}
+	if len(nj.Distinct) > maxFew || (!nj.Many && distinct != nj.Seen) || (nj.Many && len(nj.Distinct) > 0) {
+		return fmt.Errorf("distinct counts (%d values, many=%v) disagree with %d seen", len(nj.Distinct), nj.Many, nj.Seen)
+	}
 	return nil
 }

@@ -29,8 +29,9 @@ type Options struct {
 	MinStd float64
 	// Baselines gives a feature's drift-free level and noise (see
 	// EstimateBaseline). Features without one are estimated from the
-	// series' own windows whose severity is below 1.
+	// series' first Warmup windows [24], at most half the series.
 	Baselines map[string]Baseline
+	Warmup    int
 	// SuddenWindows is the longest rise, in windows, of a sudden drift [3].
 	SuddenWindows int
 	// MinWindows is the shortest episode kept, in windows [2].
@@ -65,12 +66,13 @@ func (o Options) withDefaults() Options {
 	defInt(&o.MinWindows, 2)
 	defInt(&o.MinCycles, 2)
 	defInt(&o.GroupWindows, 6)
+	defInt(&o.Warmup, 24)
 	return o
 }
 
 func (o Options) validate() error {
 	if o.K <= 0 || o.H <= 0 || o.MinStd <= 0 || o.PeriodTolerance < 0 ||
-		o.SuddenWindows < 1 || o.MinWindows < 1 || o.MinCycles < 1 || o.GroupWindows < 0 {
+		o.SuddenWindows < 1 || o.MinWindows < 1 || o.MinCycles < 1 || o.GroupWindows < 0 || o.Warmup < 1 {
 		return fmt.Errorf("timeline: options out of range: %+v", o)
 	}
 	return nil
@@ -122,7 +124,7 @@ func Detect(s *Series, opt Options) ([]Episode, error) {
 		}
 		base, ok := opt.Baselines[name]
 		if !ok {
-			base = s.estimate(sev, opt.MinStd)
+			base = estimate(sev, opt.Warmup, opt.MinStd)
 		}
 		base.Std = max(base.Std, opt.MinStd)
 		for t, v := range sev {
@@ -148,17 +150,24 @@ func (s *Series) check() error {
 
 var errUnordered = errors.New("windows are not in time order")
 
-// estimate is the baseline from the windows whose verdict is not drifted
-// (severity < 1); with too few of them the feature has drifted almost
-// throughout, and the baseline is 0 so that all of it counts as drift.
-func (s *Series) estimate(sev []float64, minStd float64) Baseline {
+// estimate is the baseline from the warm-up: the first valid windows, at
+// most Warmup and at most half the series (Phase I of a control chart,
+// assumed drift-free). When the warm-up's median verdict is already drift
+// (median severity >= 1), or it has fewer than minBaselineWindows windows,
+// the baseline is 0 so that everything at or above the threshold counts as
+// drift.
+func estimate(sev []float64, warmup int, minStd float64) Baseline {
 	var calm []float64
+	limit := min(warmup, len(sev)/2)
 	for _, v := range sev {
-		if v < 1 {
+		if len(calm) == limit {
+			break
+		}
+		if !math.IsNaN(v) {
 			calm = append(calm, v)
 		}
 	}
-	if len(calm) < minBaselineWindows {
+	if len(calm) < minBaselineWindows || median(slices.Clone(calm)) >= 1 {
 		return Baseline{Mean: 0, Std: minStd}
 	}
 	return EstimateBaseline(calm, minStd)

@@ -88,9 +88,8 @@ type Baseline struct {
 	Mean, Std float64
 }
 
-// minBaselineWindows is how many undrifted windows an estimated baseline
-// needs.
-const minBaselineWindows = 6
+// minBaselineWindows is how many windows an estimated baseline needs.
+const minBaselineWindows = 4
 
 // EstimateBaseline estimates a baseline robustly from severities of
 // drift-free windows (for instance the reference split into windows, each
