@@ -8,6 +8,18 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
+// JSONDecoder starts d (a new decoder when d is nil) reading r with the
+// options rows are read with: the decoder's own tracking of duplicate
+// member names is off, since it allocates per member and the RowWriter
+// already refuses a feature given twice.
+func JSONDecoder(d *jsontext.Decoder, r io.Reader) *jsontext.Decoder {
+	if d == nil {
+		return jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true))
+	}
+	d.Reset(r, jsontext.AllowDuplicateNames(true))
+	return d
+}
+
 // ReadJSONRow reads one row from dec: an object of feature name to value, or
 // an array of values in schema order. label is the row number errors report.
 // A field that is not a feature is an error unless skipUnknown (batch files

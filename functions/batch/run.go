@@ -127,7 +127,7 @@ func (r *run) csv(in io.Reader) error {
 func (r *run) jsonl(in io.Reader) error {
 	r.init()
 	br := bufio.NewReaderSize(in, 64<<10)
-	dec := jsontext.NewDecoder(bytes.NewReader(nil))
+	var dec *jsontext.Decoder
 	for lineNo := 1; ; lineNo++ {
 		line, err := r.readLine(br)
 		if err == io.EOF && len(line) == 0 {
@@ -154,7 +154,7 @@ func (r *run) jsonl(in io.Reader) error {
 			}
 			continue
 		}
-		dec.Reset(bytes.NewReader(line))
+		dec = runtime.JSONDecoder(dec, bytes.NewReader(line))
 		ie := r.batch.ReadJSONRow(dec, lineNo, true)
 		if ie == nil {
 			if _, err := dec.ReadToken(); err != io.EOF {

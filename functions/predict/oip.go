@@ -48,7 +48,7 @@ func (h *Handler) infer(r *http.Request, s *scratch) (int, []byte, *runtime.Inpu
 		return st, nil, e
 	}
 	req := &s.oip
-	if e := h.readOIP(r.Body, req); e != nil {
+	if e := h.readOIP(s, r.Body, req); e != nil {
 		return fail(e)
 	}
 	b := s.batch
@@ -64,8 +64,9 @@ func (h *Handler) infer(r *http.Request, s *scratch) (int, []byte, *runtime.Inpu
 
 // readOIP decodes the request, bounding the number of elements by the row
 // limit so a huge tensor is refused as it streams in.
-func (h *Handler) readOIP(body io.Reader, req *oipRequest) *runtime.InputError {
-	dec := jsontext.NewDecoder(body)
+func (h *Handler) readOIP(s *scratch, body io.Reader, req *oipRequest) *runtime.InputError {
+	s.dec = runtime.JSONDecoder(s.dec, body)
+	dec := s.dec
 	req.id = ""
 	req.inputs = req.inputs[:0]
 	limit := h.maxRows * h.schema.Width()

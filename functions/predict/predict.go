@@ -29,6 +29,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
 )
@@ -79,6 +81,7 @@ type scratch struct {
 	ids   []string
 	buf   []byte
 	oip   oipRequest
+	dec   *jsontext.Decoder
 }
 
 // ServeHTTP routes a request.

@@ -54,7 +54,11 @@ func exampleModel(t testing.TB) (runtime.Model, *runtime.Schema) {
 
 func newHandler(t testing.TB) (*predict.Handler, *runtime.Schema) {
 	m, s := exampleModel(t)
-	return predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: 100, MaxBodyBytes: 256 << 10}), s
+	return predictHandler(m, s, 100), s
+}
+
+func predictHandler(m runtime.Model, s *runtime.Schema, maxRows int) *predict.Handler {
+	return predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: maxRows, MaxBodyBytes: 256 << 10 * int64(max(1, maxRows/100))})
 }
 
 // holdout returns the example's held-out rows (without target) and the
@@ -281,7 +285,7 @@ func TestBadInput(t *testing.T) {
 		{"too many rows", "POST", "/predict", many(101), "", 413, "too_many_rows", "instances", -1},
 		{"body too large", "POST", "/predict", `{"instances":[` + strings.Repeat(" ", 300<<10) + `]}`, "", 413, "body_too_large", "", -1},
 		{"invalid UTF-8 key", "POST", "/predict", "{\"instances\":[{\"\xff\":1}]}", "", 400, "malformed", "", 0},
-		{"duplicate key", "POST", "/predict", `{"instances":[{"mean radius":1,"mean radius":2}]}`, "", 400, "malformed", "", 0},
+		{"duplicate key", "POST", "/predict", `{"instances":[{"mean radius":1,"mean radius":2}]}`, "", 400, "malformed", "mean radius", 0},
 		{"deep nesting", "POST", "/predict", `{"instances":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`, "", 422, "invalid_type", "mean radius", 0},
 		{"wrong content type", "POST", "/predict", `{}`, "text/csv", 415, "unsupported_media_type", "", -1},
 		{"GET predict", "GET", "/predict", "", "", 405, "method_not_allowed", "", -1},

@@ -16,7 +16,8 @@ func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.In
 	start := time.Now()
 	b := s.batch
 	b.Reset()
-	dec := jsontext.NewDecoder(r.Body)
+	s.dec = runtime.JSONDecoder(s.dec, r.Body)
+	dec := s.dec
 	fail := func(e *runtime.InputError) (int, []byte, *runtime.InputError) {
 		st, e := readErr(e, e.Cause)
 		return st, nil, e

@@ -80,14 +80,14 @@ func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry,
 	lim := &io.LimitedReader{R: zr, N: d.MaxBytes + 1}
 	sc := bufio.NewScanner(lim)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	dec := jsontext.NewDecoder(bytes.NewReader(nil))
+	var dec *jsontext.Decoder
 	line := 0
 	for sc.Scan() {
 		line++
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		dec.Reset(bytes.NewReader(sc.Bytes()))
+		dec = runtime.JSONDecoder(dec, bytes.NewReader(sc.Bytes()))
 		e, err := d.readRecord(dec, b, line)
 		if err != nil {
 			return entries, fmt.Errorf("%w: line %d: %v", ErrCorrupt, line, err)
