@@ -33,9 +33,9 @@ func broadcastShape(dst []int, shapes ...[]int) ([]int, error) {
 // adjacent dimensions merged wherever every operand allows, so the common
 // cases (same shape, scalar, bias row) become one or two flat loops.
 type bplan struct {
-	dims []int    // merged dims, outermost first
-	st   [3][]int // per operand: element stride per merged dim (0 = broadcast)
-	n    int      // operands
+	dims   []int    // merged dims, outermost first
+	st     [3][]int // per operand: element stride per merged dim (0 = broadcast)
+	n      int      // operands
 	buf    [6 * 8]int
 	dimBuf [8]int
 }

@@ -461,7 +461,7 @@ func valueOf(vi *onnxpb.ValueInfo) (Value, error) {
 			return v, fmt.Errorf("sequence type is not supported")
 		}
 	default:
-		return v, fmt.Errorf("only tensors and ZipMap's seq(map) are supported")
+		return v, fmt.Errorf("optional, sequence and map values are not supported (only tensors and ZipMap's seq(map))")
 	}
 	return v, nil
 }

@@ -39,14 +39,20 @@ func init() {
 	})
 	register(DomainONNX, "Abs", 1, 1, 1, 1, func(n *node) (kernel, error) {
 		n.ignore("consumed_inputs")
-		return kernelFunc(func(in, out []*Tensor) error { return mapNum(in[0], out[0], numFuncs(absT[float32], absT[float64], absT[int32], absT[int64])) }), nil
+		return kernelFunc(func(in, out []*Tensor) error {
+			return mapNum(in[0], out[0], numFuncs(absT[float32], absT[float64], absT[int32], absT[int64]))
+		}), nil
 	})
 	register(DomainONNX, "Neg", 1, 1, 1, 1, func(n *node) (kernel, error) {
 		n.ignore("consumed_inputs")
-		return kernelFunc(func(in, out []*Tensor) error { return mapNum(in[0], out[0], numFuncs(negT[float32], negT[float64], negT[int32], negT[int64])) }), nil
+		return kernelFunc(func(in, out []*Tensor) error {
+			return mapNum(in[0], out[0], numFuncs(negT[float32], negT[float64], negT[int32], negT[int64]))
+		}), nil
 	})
 	register(DomainONNX, "Sign", 1, 1, 1, 1, func(n *node) (kernel, error) {
-		return kernelFunc(func(in, out []*Tensor) error { return mapNum(in[0], out[0], numFuncs(signT[float32], signT[float64], signT[int32], signT[int64])) }), nil
+		return kernelFunc(func(in, out []*Tensor) error {
+			return mapNum(in[0], out[0], numFuncs(signT[float32], signT[float64], signT[int32], signT[int64]))
+		}), nil
 	})
 	// Activations with parameters.
 	param := func(name string, def1, def2 float32, f func(a, b float64) unaryFloat, attr1, attr2 string) {
@@ -281,4 +287,3 @@ func floatPredicate(a, out *Tensor, f func(float64) bool) error {
 	}
 	return nil
 }
-
