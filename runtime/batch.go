@@ -190,16 +190,22 @@ func (r *RowWriter) String(col int, s string, fromJSON bool) *InputError {
 		r.b.set[col] = true
 		return Errorf(r.row, f.Name, CodeInvalidType, "expected a number, got string %q", clip(s))
 	}
-	if s == "" || isNaNText(s) {
-		return r.Missing(col)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil && strings.TrimSpace(s) != s {
+		v, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil {
+		if s == "" || isNaNText(s) {
+			return r.Missing(col)
+		}
 		r.b.set[col] = true
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 			return Errorf(r.row, f.Name, CodeNonFinite, "%q overflows a 64-bit float", clip(s))
 		}
 		return Errorf(r.row, f.Name, CodeInvalidType, "expected a number, got %q", clip(s))
+	}
+	if v != v { // "NaN" in a CSV is a missing value
+		return r.Missing(col)
 	}
 	return r.Number(col, v, "")
 }
