@@ -49,6 +49,6 @@ Start here:
 		},
 	}
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(newInitCmd(), newServeCmd(), newPredictCmd(), newMonitorCmd())
+	root.AddCommand(newInitCmd(), newServeCmd(), newPredictCmd(), newMonitorCmd(), newDriftCmd())
 	return root
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelfn/modelfn/testing/tools"
+)
+
+var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+// TestInitThenPredict makes a bundle as a user would and scores a file
+// with a bad line through it.
+func TestInitThenPredict(t *testing.T) {
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "bc")
+	out, err := run(t, "init", "--model", filepath.Join(example, "model.json"), "--reference", filepath.Join(example, "reference.csv"),
+		"--target", "target", "--classes", "malignant,benign", "--name", "bc", "--dir", bundle)
+	if err != nil || !strings.Contains(out, `wrote bundle "bc"`) {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := run(t, "init", "--model", filepath.Join(example, "model.json"), "--reference", filepath.Join(example, "reference.csv"), "--dir", bundle); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("overwrote a bundle without --force: %v", err)
+	}
+	in, _ := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	lines := strings.Split(string(in), "\n")
+	lines[3] = "not-a-number" + lines[3][strings.Index(lines[3], ","):]
+	input := filepath.Join(dir, "in.csv")
+	os.WriteFile(input, []byte(strings.Join(lines, "\n")), 0o644)
+	output := filepath.Join(dir, "out.csv")
+	out, err = run(t, "predict", "--bundle", bundle, "--input", input, "--output", output)
+	if err != nil || !strings.Contains(out, "171 rows, 170 scored") || !strings.Contains(out, "1 failed") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	errs, err := os.ReadFile(output + ".errors.jsonl")
+	if err != nil || !strings.Contains(string(errs), `"line":4,"code":"invalid_type","field":"mean radius"`) {
+		t.Fatalf("%v %s", err, errs)
+	}
+	scored, _ := os.ReadFile(output)
+	if n := strings.Count(string(scored), "\n"); n != 171 {
+		t.Fatalf("output has %d lines", n)
+	}
+}
+
+func TestHelpTeaches(t *testing.T) {
+	for _, cmd := range []string{"init", "serve", "predict", "monitor", "drift"} {
+		out, err := run(t, cmd, "--help")
+		if err != nil || !strings.Contains(out, "Usage:") || len(out) < 400 {
+			t.Errorf("%s --help: %v\n%s", cmd, err, out)
+		}
+	}
+}
