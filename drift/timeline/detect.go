@@ -34,7 +34,7 @@ type Options struct {
 	Warmup    int
 	// SuddenWindows is the longest rise, in windows, of a sudden drift [3].
 	SuddenWindows int
-	// MinWindows is the shortest episode kept, in windows [2].
+	// MinWindows is the shortest episode kept, in windows [3].
 	MinWindows int
 	// MinCycles is how many periods (onset to onset) a periodic drift
 	// shows at least [2].
@@ -63,7 +63,7 @@ func (o Options) withDefaults() Options {
 	def(&o.MinStd, 0.05)
 	def(&o.PeriodTolerance, 0.25)
 	defInt(&o.SuddenWindows, 3)
-	defInt(&o.MinWindows, 2)
+	defInt(&o.MinWindows, 3)
 	defInt(&o.MinCycles, 2)
 	defInt(&o.GroupWindows, 6)
 	defInt(&o.Warmup, 24)
@@ -122,18 +122,148 @@ func Detect(s *Series, opt Options) ([]Episode, error) {
 		for t, w := range s.Windows {
 			sev[t] = w.Severity[f]
 		}
-		base, ok := opt.Baselines[name]
-		if !ok {
-			base = estimate(sev, opt.Warmup, opt.MinStd)
+		base, given := opt.Baselines[name]
+		if !given {
+			var ok bool
+			if base, ok = estimate(sev, opt.Warmup, opt.MinStd); !ok {
+				continue // too few windows to know what drift-free looks like
+			}
 		}
-		base.Std = max(base.Std, opt.MinStd)
-		for t, v := range sev {
-			z[t] = (v - base.Mean) / base.Std
+		segs := detectFeature(sev, z, base, opt)
+		// An estimated baseline is refined from every window outside the
+		// episodes found with it, until it settles: a short warm-up is a
+		// noisy estimate, and windows judged drift-free add evidence.
+		for range maxRefinements {
+			if given {
+				break
+			}
+			next, ok := outside(sev, segs, opt.MinStd)
+			if !ok || next == base {
+				break
+			}
+			base = next
+			segs = detectFeature(sev, z, base, opt)
 		}
-		segs := keep(segments(z, opt.K, opt.H), sev, opt.MinWindows)
 		found = append(found, classify(f, segs, z, sev, opt)...)
 	}
 	return s.group(found, opt), nil
+}
+
+// maxRefinements bounds the re-estimation of a baseline.
+const maxRefinements = 5
+
+// detectFeature standardises one feature's severities into z and returns
+// its drift segments worth reporting.
+func detectFeature(sev, z []float64, base Baseline, opt Options) []segment {
+	std := max(base.Std, opt.MinStd)
+	for t, v := range sev {
+		z[t] = (v - base.Mean) / std
+	}
+	return keep(segments(z, opt.K, opt.H), sev, opt.MinWindows)
+}
+
+// outside is the mean and standard deviation of the valid windows outside
+// the segments; ok is false when fewer than minBaselineWindows remain.
+func outside(sev []float64, segs []segment, minStd float64) (b Baseline, ok bool) {
+	var x []float64
+	next := 0
+	for _, sg := range segs {
+		x = appendValid(x, sev[next:sg.from])
+		next = sg.to
+	}
+	x = appendValid(x, sev[next:])
+	if len(x) < minBaselineWindows {
+		return Baseline{}, false
+	}
+	return meanStd(x, minStd), true
+}
+
+func meanStd(x []float64, minStd float64) Baseline {
+	var m, ss float64
+	for _, v := range x {
+		m += v
+	}
+	m /= float64(len(x))
+	for _, v := range x {
+		ss += (v - m) * (v - m)
+	}
+	return Baseline{Mean: m, Std: max(math.Sqrt(ss/float64(len(x)-1)), minStd)}
+}
+
+func (s *Series) check() error {
+	for t, w := range s.Windows {
+		if len(w.Severity) != len(s.Features) {
+			return fmt.Errorf("timeline: window %d (%s): %d severities for %d features", t, w.Start.Format(time.RFC3339), len(w.Severity), len(s.Features))
+		}
+		if t > 0 && w.Start.Before(s.Windows[t-1].Start) {
+			return fmt.Errorf("timeline: window %d starts at %s, before window %d: %w", t, w.Start.Format(time.RFC3339), t-1, errUnordered)
+		}
+	}
+	return nil
+}
+
+var errUnordered = errors.New("windows are not in time order")
+
+// estimate is the baseline from the warm-up: the first valid windows, at
+// most Warmup and at most half the series (Phase I of a control chart,
+// assumed drift-free): their mean and standard deviation. ok is false when
+// there are fewer than minBaselineWindows of them.
+func estimate(sev []float64, warmup int, minStd float64) (b Baseline, ok bool) {
+	var calm []float64
+	limit := min(warmup, len(sev)/2)
+	for _, v := range sev {
+		if len(calm) == limit {
+			break
+		}
+		if !math.IsNaN(v) {
+			calm = append(calm, v)
+		}
+	}
+	if len(calm) < minBaselineWindows {
+		return Baseline{}, false
+	}
+	return meanStd(calm, minStd), true
+}
+
+// maxRefinements bounds the re-estimation of a baseline.
+const maxRefinements = 5
+
+// detectFeature standardises one feature's severities into z and returns
+// its drift segments worth reporting.
+func detectFeature(sev, z []float64, base Baseline, opt Options) []segment {
+	std := max(base.Std, opt.MinStd)
+	for t, v := range sev {
+		z[t] = (v - base.Mean) / std
+	}
+	return keep(segments(z, opt.K, opt.H), sev, opt.MinWindows)
+}
+
+// outside is the mean and standard deviation of the valid windows outside
+// the segments; ok is false when fewer than minBaselineWindows remain.
+func outside(sev []float64, segs []segment, minStd float64) (b Baseline, ok bool) {
+	var x []float64
+	next := 0
+	for _, sg := range segs {
+		x = appendValid(x, sev[next:sg.from])
+		next = sg.to
+	}
+	x = appendValid(x, sev[next:])
+	if len(x) < minBaselineWindows {
+		return Baseline{}, false
+	}
+	return meanStd(x, minStd), true
+}
+
+func meanStd(x []float64, minStd float64) Baseline {
+	var m, ss float64
+	for _, v := range x {
+		m += v
+	}
+	m /= float64(len(x))
+	for _, v := range x {
+		ss += (v - m) * (v - m)
+	}
+	return Baseline{Mean: m, Std: max(math.Sqrt(ss/float64(len(x)-1)), minStd)}
 }
 
 func (s *Series) check() error {
@@ -170,7 +300,7 @@ func estimate(sev []float64, warmup int, minStd float64) Baseline {
 	if len(calm) < minBaselineWindows || median(slices.Clone(calm)) >= 1 {
 		return Baseline{Mean: 0, Std: minStd}
 	}
-	return EstimateBaseline(calm, minStd)
+	return meanStd(calm, minStd)
 }
 
 // segment is a stretch of drift on one feature: windows [from, to), where
@@ -202,7 +332,7 @@ func segments(z []float64, k, h float64) []segment {
 			}
 			idx = append(idx, i)
 			if up.Add(z[i]) {
-				onset = idx[up.Onset()]
+				onset = glrOnset(z, idx[up.Onset():])
 				break
 			}
 		}
@@ -235,6 +365,28 @@ func segments(z []float64, k, h float64) []segment {
 	return segs
 }
 
+// glrOnset is the maximum-likelihood change point for a shift of unknown
+// size from mean 0 (unit variance) among the windows since the CUSUM was
+// last 0, up to the alarm: the t that maximises (sum of z from t to the
+// alarm)^2 / (number of windows), over positive sums (the generalised
+// likelihood ratio of Siegmund and Venkatraman 1995, "Using the generalized
+// likelihood ratio statistic for sequential detection of a change-point",
+// Ann. Statist. 23). The CUSUM's own estimate is exact only for the shift it
+// is tuned to (2K); a larger, sudden one would be dated early by any noise
+// left in the sum before it.
+func glrOnset(z []float64, since []int) int {
+	best, bestScore := since[len(since)-1], math.Inf(-1)
+	var sum float64
+	for k := len(since) - 1; k >= 0; k-- {
+		sum += z[since[k]]
+		n := float64(len(since) - k)
+		if score := sum * sum / n; sum > 0 && score > bestScore {
+			best, bestScore = since[k], score
+		}
+	}
+	return best
+}
+
 // keep drops segments shorter than minWindows and those in which no window
 // drifted (severity >= 1): the detector finds changes, the threshold
 // decides whether they matter.
@@ -244,7 +396,7 @@ func keep(segs []segment, sev []float64, minWindows int) []segment {
 		if sg.to-sg.from < minWindows {
 			continue
 		}
-		if slices.ContainsFunc(sev[sg.from:sg.to], func(v float64) bool { return v >= 1 }) {
+		if plateau(sev, sg) >= 1 {
 			out = append(out, sg)
 		}
 	}
