@@ -119,3 +119,44 @@ func TestDataQuality(t *testing.T) {
 		}
 	}
 }
+
+// NaN and ±Inf are dropped before any statistic (and counted): the result
+// equals the one on the finite values alone.
+func TestNonFiniteDropped(t *testing.T) {
+	t.Parallel()
+	ref, cur := table(21, 500, 0), table(22, 400, 0.2)
+	clean := func(d *Data) *Data {
+		c := clone(d)
+		for i, x := range c.Nums {
+			var keep []float64
+			for _, v := range x {
+				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+					keep = append(keep, v)
+				}
+			}
+			if x != nil {
+				c.Nums[i] = keep
+			}
+		}
+		return c
+	}
+	dirty := func(d *Data) *Data {
+		c := clone(d)
+		c.Nums[0] = append(c.Nums[0], math.NaN(), math.Inf(-1), math.Inf(1), math.NaN())
+		c.Strs[2] = append(c.Strs[2], "", "", "", "")
+		c.Nums[1] = append(c.Nums[1], 1, 2, 3, 0)
+		c.Nums[3] = append(c.Nums[3], math.NaN(), math.NaN(), math.NaN(), math.NaN())
+		return c
+	}
+	for _, m := range []string{MethodKS, MethodWasserstein, MethodPSI, MethodAnderson, MethodCVM, MethodEnergy} {
+		a := CompareData(clean(ref), clean(cur), Config{Method: m}).Columns[0]
+		b := CompareData(dirty(ref), dirty(cur), Config{Method: m})
+		if a.Statistic != b.Columns[0].Statistic || mustJSON(t, a.PValue) != mustJSON(t, b.Columns[0].PValue) {
+			t.Errorf("%s: %v/%v with non-finite values, %v/%v without", m, b.Columns[0].Statistic, b.Columns[0].PValue, a.Statistic, a.PValue)
+		}
+		q := b.Quality.Columns[0]
+		if q.Missing != 1+2 || q.NonFinite != 1+2 { // table() puts one NaN and one +Inf in column x
+			t.Errorf("%s: missing %d non-finite %d", m, q.Missing, q.NonFinite)
+		}
+	}
+}

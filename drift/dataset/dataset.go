@@ -10,6 +10,7 @@ package dataset
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
@@ -122,14 +123,15 @@ func scanJSONL(r io.Reader, f func([]string, []string) error) error {
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(b, &obj); err != nil {
+		keys, vals, err := objectInOrder(b)
+		if err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
 		for i := range row {
 			row[i] = ""
 		}
-		for k, raw := range obj {
+		for n, k := range keys {
+			raw := vals[n]
 			i, ok := index[k]
 			if !ok {
 				i = len(names)
@@ -148,6 +150,38 @@ func scanJSONL(r io.Reader, f func([]string, []string) error) error {
 		}
 	}
 	return sc.Err()
+}
+
+// objectInOrder decodes one JSON object keeping its keys in order, so that
+// columns come out in the order the file names them.
+func objectInOrder(b []byte) ([]string, []json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, fmt.Errorf("not a JSON object")
+	}
+	var keys []string
+	var vals []json.RawMessage
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		k, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, k)
+		vals = append(vals, raw)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	if dec.More() {
+		return nil, nil, fmt.Errorf("trailing data after the object")
+	}
+	return keys, vals, nil
 }
 
 // cellText turns a JSON value into cell text: numbers as written, strings

@@ -2,8 +2,10 @@ package timeline_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/modelfn/modelfn/drift/stats"
 	"github.com/modelfn/modelfn/drift/timeline"
@@ -21,7 +23,8 @@ func column(rows [][]float64, j int) []float64 {
 
 // wassersteinSeries scores every window of a stream against its reference
 // with the normalised Wasserstein distance (drift/stats, Evidently's
-// wasserstein_distance_norm), threshold 0.1.
+// wasserstein_distance_norm; the automatic method for references over
+// 1,000 rows), threshold 0.1.
 func wassersteinSeries(s *driftsim.Stream) *timeline.Series {
 	ref := make([][]float64, len(s.Features))
 	for j := range s.Features {
@@ -38,29 +41,121 @@ func wassersteinSeries(s *driftsim.Stream) *timeline.Series {
 	return out
 }
 
-func TestExplore(t *testing.T) {
-	feats := []string{"mean radius", "worst texture", "mean smoothness"}
-	for _, d := range []driftsim.Drift{
-		{Type: driftsim.None},
-		{Type: driftsim.Sudden, Features: feats, Start: 30, Shift: 0.5},
-		{Type: driftsim.Gradual, Features: feats, Start: 30, Length: 36, Shift: 1},
-		{Type: driftsim.Temporary, Features: feats, Start: 40, Length: 12, Shift: 0.5},
-		{Type: driftsim.Periodic, Features: feats, Start: 30, Length: 8, Period: 24, Shift: 0.5},
-	} {
-		for seed := uint64(1); seed <= 8; seed++ {
-			st, err := driftsim.Generate(driftsim.Config{Seed: seed, Rows: 500, Windows: 120, Drifts: []driftsim.Drift{d}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sr := wassersteinSeries(st)
-			eps, err := timeline.Detect(sr, timeline.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fmt.Printf("%s seed %d: %d episodes\n", d.Type, seed, len(eps))
-			for _, e := range eps {
-				fmt.Printf("   %s [%d,%d) ongoing=%v cycles=%d period=%v score=%.2f %v\n", e.Type, e.FromWindow, e.ToWindow, e.Ongoing, e.Cycles, e.Period, e.Score, e.Features)
-			}
+const (
+	simWindows = 120 // five days of hourly windows
+	simRows    = 500
+)
+
+// simDrift varies the drifted features (one to three of the thirty), the
+// shift (0.4 to 1 standard deviation, either way), the start and the
+// shape with the seed.
+func simDrift(typ driftsim.Type, seed uint64, features []string) driftsim.Drift {
+	r := rand.New(rand.NewPCG(seed, 99))
+	d := driftsim.Drift{Type: typ, Shift: []float64{0.4, 0.7, 1}[seed%3]}
+	if seed%2 == 0 {
+		d.Shift = -d.Shift
+	}
+	if typ == driftsim.None {
+		return d
+	}
+	for _, j := range r.Perm(len(features))[:1+seed%3] {
+		d.Features = append(d.Features, features[j])
+	}
+	switch typ {
+	case driftsim.Sudden:
+		d.Start = 30 + int(7*seed)%40
+	case driftsim.Gradual:
+		d.Start, d.Length = 30+int(5*seed)%20, 24+12*int(seed%3)
+	case driftsim.Temporary:
+		d.Start, d.Length = 30+int(7*seed)%40, 6+3*int(seed%3)
+	case driftsim.Periodic:
+		d.Start, d.Length, d.Period = 24+int(seed)%6, 6+int(seed%3), []int{18, 24}[seed%2]
+	}
+	return d
+}
+
+// On streams with each type of drift, Detect finds exactly one episode, of
+// that type, on exactly the drifted features, starting within tolerance:
+//
+//	sudden     start within 1 window
+//	gradual    start from 1 window early to a quarter of the ramp late
+//	temporary  start and end within 1 window
+//	periodic   start within 1 window, period within 1 window
+//
+// and nothing at all on the control streams.
+func TestDetectNamesInjectedDrift(t *testing.T) {
+	t.Parallel()
+	data, err := driftsim.BreastCancer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []driftsim.Type{driftsim.None, driftsim.Sudden, driftsim.Gradual, driftsim.Temporary, driftsim.Periodic} {
+		for seed := uint64(1); seed <= 6; seed++ {
+			d := simDrift(typ, seed, data.Features)
+			t.Run(fmt.Sprintf("%s/seed%d", typ, seed), func(t *testing.T) {
+				t.Parallel()
+				st, err := driftsim.Generate(driftsim.Config{Data: data, Seed: seed, Windows: simWindows, Rows: simRows, Drifts: []driftsim.Drift{d}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				eps, err := timeline.Detect(wassersteinSeries(st), timeline.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if typ == driftsim.None {
+					if len(eps) != 0 {
+						t.Fatalf("control stream: %d episodes, first %+v", len(eps), eps[0])
+					}
+					return
+				}
+				if len(eps) != 1 {
+					t.Fatalf("injected %+v; found %d episodes: %+v", d, len(eps), eps)
+				}
+				checkEpisode(t, eps[0], st.Truth[0], st)
+			})
 		}
+	}
+}
+
+func checkEpisode(t *testing.T, e timeline.Episode, truth driftsim.Truth, st *driftsim.Stream) {
+	t.Helper()
+	d := truth.Drift
+	if e.Type != string(d.Type) {
+		t.Errorf("type %s, want %s (injected %+v, found %+v)", e.Type, d.Type, d, e)
+	}
+	want := slices.Clone(d.Features)
+	slices.SortFunc(want, func(a, b string) int { return slices.Index(st.Features, a) - slices.Index(st.Features, b) })
+	if !slices.Equal(e.Features, want) {
+		t.Errorf("features %v, want %v", e.Features, want)
+	}
+	early, late := 1, 1
+	if d.Type == driftsim.Gradual {
+		late = max(1, d.Length/4)
+	}
+	if e.FromWindow < d.Start-early || e.FromWindow > d.Start+late {
+		t.Errorf("starts at window %d (%s), injected at %d (tolerance -%d/+%d)", e.FromWindow, e.Start.Format(time.RFC3339), d.Start, early, late)
+	}
+	if !e.Start.Equal(st.Windows[e.FromWindow].Start) {
+		t.Errorf("start %v is not window %d's start", e.Start, e.FromWindow)
+	}
+	if e.Ongoing != truth.Ongoing {
+		t.Errorf("ongoing %v, want %v", e.Ongoing, truth.Ongoing)
+	}
+	switch d.Type {
+	case driftsim.Temporary:
+		if end := d.Start + d.Length; e.ToWindow < end-1 || e.ToWindow > end+1 {
+			t.Errorf("reverts at window %d, injected at %d", e.ToWindow, end)
+		}
+	case driftsim.Periodic:
+		if got, want := e.Period, time.Duration(d.Period)*time.Hour; got < want-time.Hour || got > want+time.Hour {
+			t.Errorf("period %v, want %v", got, want)
+		}
+	default:
+		if !e.End.Equal(st.Windows[len(st.Windows)-1].End) {
+			t.Errorf("ongoing episode ends %v, want the last window's end", e.End)
+		}
+	}
+	if e.Score < 1 {
+		t.Errorf("score %v below the threshold", e.Score)
 	}
 }
