@@ -349,7 +349,7 @@ func judge(p *pair, cfg Config) ColumnResult {
 	info, ok := methods[method]
 	res.Method = method
 	if !ok {
-		res.Status, res.Reason = StatusNotEnoughData, fmt.Sprintf("unknown method %q", method)
+		res.Status, res.Reason = StatusError, fmt.Sprintf("unknown method %q (known: auto, %v)", method, Methods())
 		return res
 	}
 	if threshold == 0 {

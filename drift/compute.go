@@ -44,7 +44,7 @@ func numericScore(method string, pr *pair) score {
 		b := r.rankError() + c.rankError()
 		return score{stat: d, p: stats.KS2Asymptotic(int(r.n), int(c.n), d), source: SourceSketch, bound: &b}
 	case MethodWasserstein:
-		norm := math.Max(r.std, stats.NormFloor)
+		norm := math.Max(r.stdev(), stats.NormFloor)
 		if exact {
 			return score{stat: pr.dist[1] / norm, p: math.NaN(), source: SourceExact}
 		}

@@ -22,7 +22,8 @@ const ReportVersion = 1
 //	performance          present when labels were compared (see PerformanceReport)
 //	episodes[]           drift episodes over time, filled by drift/timeline
 //
-// A ColumnResult holds name, type, role, status ("ok" or "not_enough_data"),
+// A ColumnResult holds name, type, role, status ("ok", "not_enough_data" or
+// "error"),
 // method, statistic, p_value (null when the method has none), threshold,
 // drifted, source ("exact", "sketch" or "sample") and, when useful,
 // error_bound, extra scores and the binned distributions plotted in the
@@ -45,6 +46,7 @@ type Report struct {
 const (
 	StatusOK            = "ok"
 	StatusNotEnoughData = "not_enough_data"
+	StatusError         = "error" // a configuration the column cannot be judged under (an unknown method)
 )
 
 // Sources of a statistic.

@@ -17,7 +17,7 @@ type numView struct {
 	sorted   []float64
 	exact    bool
 	sk       *sketch.KLL
-	std      float64
+	std      float64 // ddof=0; NaN until needed (see stdev)
 	min, max float64
 	few      []valCount // distinct values ascending with counts; nil when more than maxFew
 	// data quality
@@ -36,10 +36,9 @@ type catView struct {
 
 // numViewFromSorted builds an exact view over finite sorted values.
 func numViewFromSorted(sorted []float64) *numView {
-	v := &numView{n: int64(len(sorted)), sorted: sorted, exact: true, outOfRange: -1}
+	v := &numView{n: int64(len(sorted)), sorted: sorted, exact: true, outOfRange: -1, std: math.NaN()}
 	if len(sorted) > 0 {
 		v.min, v.max = sorted[0], sorted[len(sorted)-1]
-		v.std = stats.Std(sorted)
 	}
 	v.few = fewFromSorted(sorted)
 	return v
@@ -69,13 +68,11 @@ func numViewFromProfile(c *numCol, col Column) *numView {
 	s := slices.Clone(c.values)
 	stats.SortFloats(s)
 	v := &numView{n: c.seen, sorted: s, exact: c.sk == nil, sk: c.sk, min: c.min, max: c.max,
-		missing: c.missing, nonFinite: c.nonFinite, typeErrors: c.typeErrors, outOfRange: -1}
+		missing: c.missing, nonFinite: c.nonFinite, typeErrors: c.typeErrors, outOfRange: -1, std: math.NaN()}
 	if col.Min != nil || col.Max != nil {
 		v.outOfRange = c.outOfRange
 	}
-	if v.exact {
-		v.std = stats.Std(s)
-	} else if c.seen > 0 {
+	if !v.exact && c.seen > 0 {
 		v.std = math.Sqrt(c.m2 / float64(c.seen))
 	}
 	if !c.manyDistinct {
@@ -94,6 +91,16 @@ func numViewFromProfile(c *numCol, col Column) *numView {
 		})
 	}
 	return v
+}
+
+// stdev is the standard deviation (ddof=0): numpy's two-pass value over
+// exact values, Welford's over everything seen otherwise. Only the
+// reference's is ever needed, so it is computed on demand.
+func (v *numView) stdev() float64 {
+	if math.IsNaN(v.std) && v.exact && len(v.sorted) > 0 {
+		v.std = stats.Std(v.sorted)
+	}
+	return v.std
 }
 
 // rankError is the stated KLL rank error of the view (0 when exact).
