@@ -22,12 +22,11 @@ const ReportVersion = 1
 //	performance          present when labels were compared (see PerformanceReport)
 //	episodes[]           drift episodes over time, filled by drift/timeline
 //
-// A ColumnResult holds name, type, role, status ("ok", "not_enough_data" or
-// "error"),
-// method, statistic, p_value (null when the method has none), threshold,
-// drifted, source ("exact", "sketch" or "sample") and, when useful,
-// error_bound, extra scores and the binned distributions plotted in the
-// HTML page. Sizes are bounded by the number of columns and bins, never by
+// A ColumnResult holds name, type, role, status ("ok", "not_enough_data"
+// or "error"), method, statistic, p_value (null when the method has none),
+// threshold, drifted, source ("exact", "sketch" or "sample") and, when
+// useful, error_bound, extra scores and the binned distributions plotted in
+// the HTML page. Sizes are bounded by the number of columns and bins, never by
 // rows.
 type Report struct {
 	SchemaVersion   int                `json:"schema_version"`
