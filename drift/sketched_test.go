@@ -160,3 +160,21 @@ func TestNonFiniteDropped(t *testing.T) {
 		}
 	}
 }
+
+// Comparisons only read their profiles: one reference may be compared
+// with several windows at once (run with -race).
+func TestConcurrentCompareSharedReference(t *testing.T) {
+	t.Parallel()
+	ref := profileOf(table(31, 5000, 0), ProfileOptions{SampleCap: 500})
+	done := make(chan string, 4)
+	for k := 0; k < 4; k++ {
+		go func(k int) {
+			cur := profileOf(table(uint64(40+k), 3000, 0.1*float64(k)), ProfileOptions{SampleCap: 500})
+			r := Compare(ref, cur, Config{Also: Methods()})
+			done <- mustJSON(t, r.Dataset)
+		}(k)
+	}
+	for k := 0; k < 4; k++ {
+		<-done
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 )
 
 // DefaultK is the accuracy parameter used when none is given.
@@ -34,7 +35,10 @@ type KLL struct {
 	levels   [][]float64 // levels[h] holds items of weight 2^h; level 0 unsorted, the rest sorted
 	rng      uint64
 
-	view []weighted // sorted view for queries, rebuilt after a change
+	// view is the sorted view queries use, rebuilt after a change; atomic
+	// so that concurrent readers (two comparisons against one reference)
+	// may both build it.
+	view atomic.Pointer[[]weighted]
 }
 
 type weighted struct {
@@ -93,7 +97,7 @@ func (s *KLL) Add(v float64) {
 	s.min = math.Min(s.min, v)
 	s.max = math.Max(s.max, v)
 	s.levels[0] = append(s.levels[0], v)
-	s.view = nil
+	s.view.Store(nil)
 	if len(s.levels[0]) >= s.capacity(0) {
 		s.compress()
 	}
@@ -180,14 +184,17 @@ func (s *KLL) Merge(o *KLL) error {
 	if s.rng == 0 {
 		s.rng = 1
 	}
-	s.view = nil
+	s.view.Store(nil)
 	s.compress()
 	return nil
 }
 
 func (s *KLL) sortedView() []weighted {
-	if s.view != nil || s.n == 0 {
-		return s.view
+	if v := s.view.Load(); v != nil || s.n == 0 {
+		if v == nil {
+			return nil
+		}
+		return *v
 	}
 	type item struct {
 		v float64
@@ -219,7 +226,7 @@ func (s *KLL) sortedView() []weighted {
 		}
 		view = append(view, weighted{it.v, cum})
 	}
-	s.view = view
+	s.view.Store(&view)
 	return view
 }
 
@@ -334,7 +341,8 @@ func (s *KLL) UnmarshalJSON(b []byte) error {
 	if w != j.N {
 		return fmt.Errorf("sketch: KLL: levels weigh %d, n says %d", w, j.N)
 	}
-	*s = KLL{k: j.K, n: j.N, min: math.Inf(1), max: math.Inf(-1), levels: j.Levels, rng: j.RNG}
+	s.k, s.n, s.min, s.max, s.levels, s.rng = j.K, j.N, math.Inf(1), math.Inf(-1), j.Levels, j.RNG
+	s.view.Store(nil)
 	if j.N > 0 {
 		if j.Min == nil || j.Max == nil {
 			return fmt.Errorf("sketch: KLL: n=%d without min/max", j.N)

@@ -373,13 +373,18 @@ func classify(feature int, segs []segment, z, sev []float64, opt Options) []find
 		}
 		sg := segs[i]
 		fd := finding{feature: feature, from: sg.from, to: sg.to, ongoing: sg.ongoing, score: plateau(sev, sg)}
-		switch {
+		switch r := rise(z, sg); {
 		case !sg.ongoing:
 			fd.typ = Temporary
-		case rise(z, sg) <= opt.SuddenWindows:
+		case r <= opt.SuddenWindows:
 			fd.typ = Sudden
 		default:
 			fd.typ = Gradual
+			lo := 0
+			if i > 0 {
+				lo = segs[i-1].to
+			}
+			fd.from = rampStart(z, sg.from, sg.from+r, lo)
 		}
 		out = append(out, fd)
 		i++
@@ -417,6 +422,32 @@ func rise(z []float64, sg segment) int {
 		}
 	}
 	return sg.to - sg.from
+}
+
+// rampStart dates the start of a gradual rise: where the least-squares
+// line through its rising windows [from, top) meets the baseline (z = 0).
+// The detector only alarms once the ramp stands out from the noise, so the
+// onset it finds is late by about the ramp's first noise-deep stretch. The
+// result stays within [lo, from].
+func rampStart(z []float64, from, top, lo int) int {
+	var n, st, sz, stt, stz float64
+	for t := from; t < top; t++ {
+		if math.IsNaN(z[t]) {
+			continue
+		}
+		x := float64(t)
+		n, st, sz, stt, stz = n+1, st+x, sz+z[t], stt+x*x, stz+x*z[t]
+	}
+	den := n*stt - st*st
+	if n < 2 || den == 0 {
+		return from
+	}
+	slope := (n*stz - st*sz) / den
+	if slope <= 0 {
+		return from
+	}
+	cross := st/n - (sz/n)/slope
+	return min(from, max(lo, int(math.Ceil(cross))))
 }
 
 // group merges findings of one type on different features whose onsets

@@ -44,6 +44,7 @@ func wassersteinSeries(s *driftsim.Stream) *timeline.Series {
 const (
 	simWindows = 120 // five days of hourly windows
 	simRows    = 500
+	simSeeds   = 30
 )
 
 // simDrift varies the drifted features (one to three of the thirty), the
@@ -90,7 +91,7 @@ func TestDetectNamesInjectedDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, typ := range []driftsim.Type{driftsim.None, driftsim.Sudden, driftsim.Gradual, driftsim.Temporary, driftsim.Periodic} {
-		for seed := uint64(1); seed <= 6; seed++ {
+		for seed := uint64(1); seed <= simSeeds; seed++ {
 			d := simDrift(typ, seed, data.Features)
 			t.Run(fmt.Sprintf("%s/seed%d", typ, seed), func(t *testing.T) {
 				t.Parallel()
@@ -155,6 +156,7 @@ func checkEpisode(t *testing.T, e timeline.Episode, truth driftsim.Truth, st *dr
 			t.Errorf("ongoing episode ends %v, want the last window's end", e.End)
 		}
 	}
+	t.Logf("ERR %s start %+d end %+d", d.Type, e.FromWindow-d.Start, e.ToWindow-min(d.Start+d.Length, len(st.Windows)))
 	if e.Score < 1 {
 		t.Errorf("score %v below the threshold", e.Score)
 	}
