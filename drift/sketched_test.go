@@ -1,7 +1,10 @@
 package drift
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -176,5 +179,25 @@ func TestConcurrentCompareSharedReference(t *testing.T) {
 	}
 	for k := 0; k < 4; k++ {
 		<-done
+	}
+}
+
+// Categories past MaxCategories pool into one bucket; results say so.
+func TestCategoryCap(t *testing.T) {
+	t.Parallel()
+	cols := []Column{{Name: "id", Kind: Categorical}}
+	opt := ProfileOptions{MaxCategories: 5}
+	ref, cur := NewProfile(cols, opt), NewProfile(cols, opt)
+	for i := 0; i < 2000; i++ {
+		ref.Add(nil, []string{fmt.Sprint(i % 8)})
+		cur.Add(nil, []string{fmt.Sprint(i % 10)})
+	}
+	r := Compare(ref, cur, Config{Method: MethodChiSquare}).Columns[0]
+	if r.Source != SourceSketch || r.Note == "" || r.Status != StatusOK {
+		t.Fatalf("capped categories: %+v", r)
+	}
+	b, _ := json.Marshal(cur)
+	if !strings.Contains(string(b), `"other":1000`) {
+		t.Fatalf("other bucket: %s", b)
 	}
 }
