@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"sync"
+
+	"github.com/modelfn/modelfn/runtime/onnx/onnxpb"
 )
 
 // Tree ensembles: TreeEnsembleClassifier and TreeEnsembleRegressor
@@ -875,16 +877,20 @@ func buildV5(n *node) (*ensemble, error) {
 	if _, _, err := tensorVals("nodes_hitrates", false); err != nil {
 		return nil, err
 	}
-	modesT, err := n.tensor("nodes_modes")
+	ma, err := n.attr("nodes_modes", onnxpb.AttrTensor)
 	if err != nil {
 		return nil, err
 	}
-	if modesT == nil {
+	if ma == nil {
 		return nil, fmt.Errorf("nodes_modes is required")
 	}
-	modesI, err := modesT.Float64s()
+	modes64, err := protoInts(ma.T)
 	if err != nil {
 		return nil, err
+	}
+	modesI := make([]float64, len(modes64))
+	for i, v := range modes64 {
+		modesI[i] = float64(v)
 	}
 	nt, err := n.int("n_targets", 0)
 	if err != nil {

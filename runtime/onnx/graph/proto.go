@@ -126,3 +126,40 @@ func FromProto(p *onnxpb.Tensor) (*Tensor, error) {
 	}
 	return t, nil
 }
+
+// protoInts reads an integer tensor of any width (attributes such as
+// TreeEnsemble's uint8 nodes_modes) as int64 values.
+func protoInts(p *onnxpb.Tensor) ([]int64, error) {
+	size := map[int32]int{2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 12: 4}[p.DataType]
+	if size == 0 {
+		return nil, fmt.Errorf("tensor %q: %v is not an integer type", p.Name, DataType(p.DataType))
+	}
+	signed := p.DataType == 3 || p.DataType == 5 || p.DataType == 6 || p.DataType == 7
+	if !p.HasRaw {
+		if p.DataType == 7 {
+			return p.Int64Data, nil
+		}
+		out := make([]int64, len(p.Int32Data))
+		for i, v := range p.Int32Data {
+			out[i] = int64(v)
+		}
+		return out, nil
+	}
+	if len(p.RawData)%size != 0 {
+		return nil, fmt.Errorf("tensor %q: %d raw bytes for %d-byte values", p.Name, len(p.RawData), size)
+	}
+	out := make([]int64, len(p.RawData)/size)
+	for i := range out {
+		b := p.RawData[i*size : (i+1)*size]
+		var u uint64
+		for j := size - 1; j >= 0; j-- {
+			u = u<<8 | uint64(b[j])
+		}
+		v := int64(u)
+		if signed && size < 8 && u&(1<<(8*size-1)) != 0 {
+			v -= 1 << (8 * size)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
