@@ -166,3 +166,39 @@ func TestEmptyWindowIsNotEnoughData(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Methods and thresholds can be forced globally and per column; the
+// dataset verdict is the share of drifted features against DriftShare.
+func TestOverridesAndDatasetShare(t *testing.T) {
+	t.Parallel()
+	ref, cur := table(51, 3000, 0), table(52, 3000, 0.3)
+	r := CompareData(clone(ref), clone(cur), Config{Method: MethodPSI, Threshold: 0.9,
+		Columns: map[string]ColumnConfig{"y": {Method: MethodKS}, "c": {Threshold: 0.0005}}, DriftShare: 0.3})
+	byName := map[string]ColumnResult{}
+	for _, c := range r.All() {
+		byName[c.Name] = c
+	}
+	if x := byName["x"]; x.Method != MethodPSI || x.Threshold != 0.9 || x.Drifted {
+		t.Errorf("x: %+v", x)
+	}
+	if y := byName["y"]; y.Method != MethodKS || y.Threshold != 0.9 {
+		t.Errorf("y: %+v", y)
+	}
+	if c := byName["c"]; c.Method != MethodPSI || c.Threshold != 0.0005 || !c.Drifted {
+		t.Errorf("c: %+v", c)
+	}
+	d := r.Dataset
+	if d.Columns != 3 || d.DriftedColumns != 1 || d.Share != 1.0/3 || !d.Drifted || d.Threshold != 0.3 {
+		t.Errorf("dataset: %+v", d)
+	}
+	if err := (Config{Method: "nope"}).Validate(); err == nil {
+		t.Error("unknown method validated")
+	}
+	if c := CompareData(clone(ref), clone(cur), Config{Method: "nope"}).Columns[0]; c.Status != StatusError {
+		t.Errorf("unknown method: %+v", c)
+	}
+	// A numeric-only method forced on a categorical column falls back to auto.
+	if c := CompareData(clone(ref), clone(cur), Config{Method: MethodKS}).Columns[2]; c.Method != MethodJS || c.Note == "" {
+		t.Errorf("ks on categorical: %+v", c)
+	}
+}
