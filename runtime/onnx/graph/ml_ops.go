@@ -137,8 +137,8 @@ func buildLinearClassifier(n *node) (kernel, error) {
 	if l.targets > 1 && l.targets != nl {
 		return nil, fmt.Errorf("%d intercepts for %d class labels", l.targets, nl)
 	}
-	if l.targets == 1 && l.post == postProbit {
-		return nil, fmt.Errorf("PROBIT with one score is not supported")
+	if l.targets == 1 && l.post != postNone && l.post != postLogistic {
+		return nil, fmt.Errorf("post_transform %s with one score is not supported", post)
 	}
 	return l, nil
 }
@@ -220,10 +220,15 @@ func (l *linear) run(in, out []*Tensor) error {
 		switch {
 		case l.targets > 1:
 			applyPost(l.post, s)
-		case l.post == postProbit:
-			s[0] = probit(s[0])
 		case second:
-			s[0], s[1] = 1-s[0], s[0]
+			// onnxruntime transforms the one score, then adds its complement.
+			p := s[0]
+			if l.post == postLogistic {
+				p = logistic(p)
+			}
+			s[0], s[1] = 1-p, p
+		case l.post == postLogistic:
+			s[0] = logistic(s[0])
 		}
 	}
 	return nil

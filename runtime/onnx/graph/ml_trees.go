@@ -35,7 +35,10 @@ const (
 	modeGT
 	modeEQ
 	modeNEQ
-	modeMember // ai.onnx.ml 5 only; unrolled to EQ chains at load
+	modeMember // ai.onnx.ml 5 only; unrolled to modeIn chains at load
+	// modeIn tests one membership value as onnxruntime does: the input
+	// truncated to an integer equals it.
+	modeIn
 
 	missingTrue = 0x80
 )
@@ -445,6 +448,8 @@ func (e *ensemble) leaf(root int32, x []float64) *tnode {
 			ok = v == nd.thr
 		case modeNEQ:
 			ok = v != nd.thr
+		case modeIn:
+			ok = v == v && math.Trunc(v) == nd.thr
 		}
 		if !ok && nd.mode&missingTrue != 0 && v != v {
 			ok = true
@@ -737,7 +742,7 @@ func (e *ensemble) finalize(sc *treeScratch, z []float32, f32 bool) int64 {
 			}
 		}
 		for j := range s {
-			z[j] = float32(s[j])
+			z[j] = scored(s[j], has[j])
 		}
 		applyPost(e.post, z)
 		if best < 0 {
@@ -751,9 +756,10 @@ func (e *ensemble) finalize(sc *treeScratch, z []float32, f32 bool) int64 {
 	switch len(e.base) {
 	case 2:
 		if has[1] {
+			// As onnxruntime: base_values[0] is unused, class 0 mirrors
+			// class 1 (and reads as 0 below when no leaf scored it).
 			s[1] = rnd(rnd(e.base[1]) + s[0])
 			s[0] = -s[1]
-			has[1] = true
 		} else {
 			s[1] = rnd(s[1] + rnd(e.base[1]))
 			s[0] = rnd(s[0] + rnd(e.base[0]))
@@ -791,11 +797,11 @@ func (e *ensemble) finalize(sc *treeScratch, z []float32, f32 bool) int64 {
 		lab = 1
 	}
 	if size == 2 {
-		z[0], z[1] = float32(s[0]), float32(s[1])
+		z[0], z[1] = scored(s[0], has[0]), scored(s[1], has[1])
 		applyPost(e.post, z)
 		return lab
 	}
-	v := float32(s[0])
+	v := scored(s[0], has[0])
 	if e.post == postProbit {
 		z[0], z[1] = probit(v), 0
 		return lab
@@ -813,6 +819,15 @@ func (e *ensemble) finalize(sc *treeScratch, z []float32, f32 bool) int64 {
 		z[0], z[1] = v, 0
 	}
 	return lab
+}
+
+// scored reads a score as onnxruntime's ScoreValue does: 0 unless a leaf
+// or base value gave it one.
+func scored(v float64, has bool) float32 {
+	if !has {
+		return 0
+	}
+	return float32(v)
 }
 
 // label is the label output for class index i: an index into
@@ -952,6 +967,9 @@ func buildV5(n *node) (*ensemble, error) {
 			continue
 		}
 		for mi < len(members) && !math.IsNaN(members[mi]) {
+			if v := members[mi]; v != math.Trunc(v) || math.Abs(v) > math.MaxInt32 {
+				return nil, fmt.Errorf("membership value %v is not supported (integers only, as in onnxruntime)", v)
+			}
 			memberOf[i] = append(memberOf[i], members[mi])
 			mi++
 		}
@@ -994,7 +1012,7 @@ func buildV5(n *node) (*ensemble, error) {
 		mode := uint8(modesI[id]) + 1 // v5 numbers modes from BRANCH_LEQ = 0
 		thr := splits[id]
 		if mode == modeMember {
-			mode, thr = modeEQ, memberOf[id][member]
+			mode, thr = modeIn, memberOf[id][member]
 		}
 		r.modes = append(r.modes, mode)
 		r.featIDs = append(r.featIDs, featIDs[id])
@@ -1021,8 +1039,13 @@ func buildV5(n *node) (*ensemble, error) {
 		if root < 0 || root >= int64(nn) {
 			return nil, fmt.Errorf("tree root %d out of range", root)
 		}
-		isLeaf := falseIDs[root] == trueIDs[root]
-		if _, err := walk(int(root), int64(t), 0, 0, isLeaf, 0); err != nil {
+		// A one-leaf tree: both branches of its root lead to the same leaf.
+		isLeaf := falseIDs[root] == trueIDs[root] && falseLeaf[root] != 0 && trueLeaf[root] != 0
+		id := int(root)
+		if isLeaf {
+			id = int(trueIDs[root])
+		}
+		if _, err := walk(id, int64(t), 0, 0, isLeaf, 0); err != nil {
 			return nil, err
 		}
 	}
