@@ -62,10 +62,10 @@ func TestLoadExample(t *testing.T) {
 // naming the file (and the line, for the manifest).
 func TestBrokenBundles(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		break_ func(t *testing.T, dir string)
-		model bool // the error shows when the model is opened
-		want  []string
+		name   string
+		damage func(t *testing.T, dir string)
+		model  bool // the error shows when the model is opened
+		want   []string
 	}{
 		{"sha256 mismatch", func(t *testing.T, dir string) {
 			edit(t, filepath.Join(dir, "model.json"), `"base_score":"5E-1"`, `"base_score":"4E-1"`)
@@ -90,7 +90,7 @@ func TestBrokenBundles(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := copyBundle(t)
-			tc.break_(t, dir)
+			tc.damage(t, dir)
 			b, err := bundle.Load(dir)
 			if err == nil && tc.model {
 				_, err = b.Model()
