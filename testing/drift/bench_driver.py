@@ -14,7 +14,9 @@ py = json.loads(subprocess.run(["/usr/bin/python3", "testing/drift/compare_scipy
                                check=True, capture_output=True, text=True).stdout)
 print(f"drift report, {rows} rows x {cols} numeric features, reference and current:")
 for r in (go, py):
-    print(f"  {r['impl']:6s} {r['seconds']:8.3f} s   peak RSS {r['peak_rss_mb']:7.0f} MB   "
-          f"extra RSS during the computation {r['extra_rss_mb']:7.0f} MB")
-print(f"  Go is {py['seconds'] / go['seconds']:.1f}x faster; its extra memory is "
-      f"{go['extra_rss_mb'] / max(py['extra_rss_mb'], 1):.2f} of scipy's")
+    print(f"  {r['impl']:6s} {r['seconds']:8.3f} s wall  {r['cpu_seconds']:8.3f} s CPU   peak RSS {r['peak_rss_mb']:6.0f} MB   "
+          f"extra RSS during the computation {r['extra_rss_mb']:5.0f} MB")
+print(f"  Go is {py['seconds'] / go['seconds']:.1f}x faster in wall time ({py['cpu_seconds'] / go['cpu_seconds']:.1f}x in CPU time, "
+      f"Go using {go['gomaxprocs']} threads); its extra memory is {go['extra_rss_mb'] / max(py['extra_rss_mb'], 1):.2f} of scipy's")
+with open("/proc/loadavg") as f:
+    print(f"  load average during the run: {f.read().split()[0]} (other work on the machine slows both)")

@@ -4,7 +4,7 @@ ROWS rows x COLS numeric features (normal; the current shifted by 0.05 in every
 other column) and, per column, what the Go report computes: ks_2samp with its
 p-value, wasserstein_distance normalised by the reference std, PSI and
 Jensen-Shannon on Evidently's Sturges bins over the pooled values. Prints
-seconds and memory as JSON (peak RSS from resource.getrusage; extra = the rise
+wall and CPU seconds and memory as JSON (peak RSS from resource.getrusage; extra = the rise
 during the computation, above the data itself).
 
 Usage: /usr/bin/python3 testing/drift/compare_scipy.py [ROWS] [COLS]
@@ -44,12 +44,15 @@ def main():
     ref = rng.standard_normal((cols, rows))
     cur = rng.standard_normal((cols, rows))
     cur[1::2] += 0.05  # in place: no temporary table raises the baseline
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    before = r0.ru_maxrss / 1024
     start = time.perf_counter()
     drifted = sum(1 for j in range(cols) if column(ref[j], cur[j])[2] >= 0.1)
     secs = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"impl": "scipy", "rows": rows, "cols": cols, "seconds": secs,
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    after = r1.ru_maxrss / 1024
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    print(json.dumps({"impl": "scipy", "rows": rows, "cols": cols, "seconds": secs, "cpu_seconds": cpu,
                       "peak_rss_mb": after, "extra_rss_mb": after - before, "drifted": drifted}))
 
 

@@ -19,12 +19,14 @@ import (
 	"github.com/modelfn/modelfn/drift"
 )
 
-func maxRSSMB() float64 {
+// usage is the process's peak RSS in MB and CPU seconds so far.
+func usage() (rssMB, cpu float64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return -1
+		return -1, -1
 	}
-	return float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	return float64(ru.Maxrss) / 1024, // kilobytes on Linux
+		float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 func table(rows, cols int, seed uint64, shift float64) *drift.Data {
@@ -51,13 +53,13 @@ func main() {
 	flag.Parse()
 	ref, cur := table(*rows, *cols, 1, 0), table(*rows, *cols, 2, 0.05)
 	runtime.GC()
-	before := maxRSSMB()
+	before, cpu0 := usage()
 	start := time.Now()
 	rep := drift.CompareData(ref, cur, drift.Config{Method: drift.MethodWasserstein,
 		Also: []string{drift.MethodKS, drift.MethodPSI, drift.MethodJS}})
 	secs := time.Since(start).Seconds()
-	after := maxRSSMB()
-	out := map[string]any{"impl": "go", "rows": *rows, "cols": *cols, "seconds": secs,
+	after, cpu1 := usage()
+	out := map[string]any{"impl": "go", "rows": *rows, "cols": *cols, "seconds": secs, "cpu_seconds": cpu1 - cpu0,
 		"peak_rss_mb": after, "extra_rss_mb": after - before, "drifted": rep.Dataset.DriftedColumns,
 		"gomaxprocs": runtime.GOMAXPROCS(0)}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
