@@ -52,7 +52,7 @@ func (d DataType) Supported() bool {
 // MaxElements bounds every tensor the executor makes, so that a hostile
 // model (ConstantOfShape of [1e12], an Expand to an absurd shape) is refused
 // with an error instead of exhausting memory.
-const MaxElements = 1 << 27
+const MaxElements = 1 << 25
 
 // Tensor is a dense tensor. Only the slice matching Type is used; the
 // others keep their memory for reuse when the tensor is refilled.
