@@ -334,12 +334,11 @@ func fill(t *graph.Tensor, fd feed, b *runtime.Batch) error {
 	if fd.col < 0 {
 		cols = w
 	}
-	shape := [2]int{b.Rows, cols}
 	var err error
 	if fd.flat {
 		err = t.Resize(fd.typ, b.Rows)
 	} else {
-		err = t.Resize(fd.typ, shape[:]...)
+		err = t.Resize(fd.typ, b.Rows, cols)
 	}
 	if err != nil {
 		return err

@@ -21,12 +21,22 @@ func broadcastShape(dst []int, shapes ...[]int) ([]int, error) {
 			case d == 1:
 				d = s[j]
 			default:
-				return nil, fmt.Errorf("shapes %v cannot be broadcast together", shapes)
+				return nil, broadcastError(shapes)
 			}
 		}
 		dst = append(dst, d)
 	}
 	return dst, nil
+}
+
+// broadcastError copies the shapes it reports so they do not escape on
+// the success path.
+func broadcastError(shapes [][]int) error {
+	cp := make([][]int, len(shapes))
+	for i, s := range shapes {
+		cp[i] = append([]int(nil), s...)
+	}
+	return fmt.Errorf("shapes %v cannot be broadcast together", cp)
 }
 
 // bplan walks an output shape and up to three broadcast operands, with

@@ -135,12 +135,45 @@ func arithT[T number](op int, a, b, out *Tensor) error {
 		arithRun(op, z, x, y, 0, 1)
 		return nil
 	}
+	// A row (bias) broadcast over leading dimensions.
+	if inner := b.Len(); a.Len() == len(z) && trailing(b.Shape, s) && inner > 0 {
+		for o := 0; o < len(z); o += inner {
+			arithRun(op, z[o:o+inner], x[o:o+inner], y, 1, 1)
+		}
+		return nil
+	}
+	if inner := a.Len(); b.Len() == len(z) && trailing(a.Shape, s) && inner > 0 {
+		for o := 0; o < len(z); o += inner {
+			arithRun(op, z[o:o+inner], x, y[o:o+inner], 1, 1)
+		}
+		return nil
+	}
 	var p bplan
 	p.init(s, a.Shape, b.Shape)
 	p.each(func(o int, off [3]int, n int, st [3]int) {
 		arithRun(op, z[o:o+n], x[off[0]:], y[off[1]:], st[0], st[1])
 	})
 	return nil
+}
+
+// trailing reports whether shape, right-aligned against out and ignoring
+// leading 1s, equals out's trailing dimensions.
+func trailing(shape, out []int) bool {
+	i := 0
+	for i < len(shape) && shape[i] == 1 {
+		i++
+	}
+	rest := shape[i:]
+	if len(rest) > len(out) {
+		return false
+	}
+	tail := out[len(out)-len(rest):]
+	for j := range rest {
+		if rest[j] != tail[j] {
+			return false
+		}
+	}
+	return true
 }
 
 func isInt[T number]() bool {

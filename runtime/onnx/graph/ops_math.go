@@ -172,6 +172,9 @@ func matmul(a, b, out *Tensor) error {
 	if nb == 0 || m == 0 || nn == 0 {
 		return nil
 	}
+	if len(batch) == 0 {
+		return matmul2D(a, b, out, m, nn, k)
+	}
 	// Batch offsets through broadcasting.
 	aBatch, bBatch := as[:len(as)-2], bs[:len(bs)-2]
 	var p bplan
@@ -198,6 +201,23 @@ func matmul(a, b, out *Tensor) error {
 		ob++
 	})
 	return ferr
+}
+
+// matmul2D multiplies two matrices (after 1-D promotion).
+func matmul2D(a, b, out *Tensor, m, n, k int) error {
+	switch a.Type {
+	case Float:
+		gemmF32(m, n, k, a.F32, k, false, b.F32, n, false, out.F32, 1, 0)
+	case Double:
+		gemm(m, n, k, a.F64, false, b.F64, false, out.F64, 1, 0)
+	case Int64:
+		gemm(m, n, k, a.I64, false, b.I64, false, out.I64, 1, 0)
+	case Int32:
+		gemm(m, n, k, a.I32, false, b.I32, false, out.I32, 1, 0)
+	default:
+		return errType(a.Type)
+	}
+	return nil
 }
 
 // gemm computes c = alpha*op(a)*op(b) + beta*c for small generic cases.

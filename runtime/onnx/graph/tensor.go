@@ -88,17 +88,20 @@ func Numel(shape []int) (int, error) {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+			return 0, shapeError("negative dimension in shape", shape)
 		}
 		if d != 0 && n > MaxElements/d {
-			return 0, fmt.Errorf("shape %v has more than %d elements", shape, MaxElements)
+			return 0, shapeError(fmt.Sprintf("more than %d elements in shape", MaxElements), shape)
 		}
 		n *= d
 	}
-	if n > MaxElements {
-		return 0, fmt.Errorf("shape %v has more than %d elements", shape, MaxElements)
-	}
 	return n, nil
+}
+
+// shapeError copies the shape it reports, so that callers' shape slices
+// do not escape to the heap on the success path.
+func shapeError(msg string, shape []int) error {
+	return fmt.Errorf("%s %v", msg, append([]int(nil), shape...))
 }
 
 // Resize makes t a tensor of type dt and the given shape, reusing its
