@@ -15,6 +15,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -119,12 +120,15 @@ type MonitorSummary struct {
 // invocation's error, so the scheduler's retry policy and the function's
 // on-failure destination see it.
 func (h *Handler) Monitor(ctx context.Context, raw json.RawMessage) (*MonitorSummary, error) {
-	var e events.EventBridgeEvent
-	if json.Unmarshal(raw, &e) == nil && e.DetailType != "" {
-		h.log.Info("monitor: started", "trigger", e.DetailType, "source", e.Source, "time", e.Time)
-	} else {
-		h.log.Info("monitor: started")
+	var trigger struct {
+		DetailType    string `json:"detail-type"` // scheduled rule: "Scheduled Event"
+		Source        string `json:"source"`
+		Time          string `json:"time"`
+		ScheduledTime string `json:"scheduled_time"` // the scheduler input modelfn's Terraform sets
 	}
+	_ = json.Unmarshal(raw, &trigger) // any payload starts a pass; these fields only narrate
+	h.log.Info("monitor: started", "trigger", cmp.Or(trigger.DetailType, trigger.Source, "invoke"),
+		"scheduled_time", cmp.Or(trigger.Time, trigger.ScheduledTime))
 	res, err := h.app.Monitor.Run(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("monitor %s/%s: %w", h.app.Bundle.Config.Name, h.app.Bundle.Config.Version, err)
