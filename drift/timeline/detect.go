@@ -159,7 +159,7 @@ func detectFeature(sev, z []float64, base Baseline, opt Options) []segment {
 	for t, v := range sev {
 		z[t] = (v - base.Mean) / std
 	}
-	return keep(segments(z, opt.K, opt.H), sev, opt.MinWindows)
+	return keep(segments(z, sev, opt), sev, opt.MinWindows)
 }
 
 // outside is the mean and standard deviation of the valid windows outside
@@ -233,74 +233,104 @@ type segment struct {
 }
 
 // segments runs the change detectors over one standardised feature series
-// (NaN windows skipped). At baseline, Page's CUSUM for an increase
-// (reference value k) finds an onset. In drift, a second CUSUM looks for the
-// return to baseline: it sums L/2 - z, the log-likelihood ratio of
-// "baseline" (mean 0) against "the episode's level so far" (mean L, the
-// running mean of z since the onset), scaled by 1/L; so it falls away fast
-// from a high plateau and rises fast once z is back near 0. Each detector
-// restarts from the other's change point, so windows between a change and
-// its alarm are looked at again.
-func segments(z []float64, k, h float64) []segment {
+// (NaN windows skipped).
+//
+// At baseline, Page's CUSUM for an increase (reference value K) finds an
+// onset, dated by glrOnset.
+//
+// In drift, two more CUSUMs watch the series against the episode's level L
+// (the mean z since its onset). One looks for the return to baseline: it
+// sums L/2 - z, the log-likelihood ratio of "baseline" (mean 0) against
+// "level L", scaled by 1/L, so it falls away fast from a high plateau and
+// rises fast once z is back near 0; its last zero dates the return. The
+// other looks for a further increase (z - L, reference value K): when the
+// part before that increase is not drift by the threshold's verdict (see
+// isDrift) it was a noise excursion or a sub-threshold lead-in, and the
+// episode restarts at the increase. Each detector restarts from its change
+// point, so windows between a change and its alarm are looked at again.
+func segments(z, sev []float64, opt Options) []segment {
 	var segs []segment
 	idx := make([]int, 0, len(z))
 	for i := 0; i < len(z); {
-		up := CUSUM{K: k, H: h}
+		up := CUSUM{K: opt.K, H: opt.H}
 		idx = idx[:0]
-		onset := -1
+		from := -1
 		for ; i < len(z); i++ {
 			if math.IsNaN(z[i]) {
 				continue
 			}
 			idx = append(idx, i)
 			if up.Add(z[i]) {
-				onset = glrOnset(z, idx[up.Onset():])
+				from = glrOnset(z, idx[up.Onset():], 0)
 				break
 			}
 		}
-		if onset < 0 {
+		if from < 0 {
 			break
 		}
-		back := CUSUM{K: 0, H: h}
-		idx = idx[:0]
-		revert := -1
-		var sum float64
-		for j := onset; j < len(z); j++ {
-			if math.IsNaN(z[j]) {
-				continue
-			}
-			idx = append(idx, j)
-			sum += z[j]
-			level := sum / float64(len(idx))
-			if back.Add(level/2 - z[j]) {
-				revert = idx[back.Onset()]
-				break
-			}
-		}
-		if revert < 0 {
-			segs = append(segs, segment{from: onset, to: len(z), ongoing: true})
+		to := drifting(z, sev, &from, opt)
+		if to < 0 {
+			segs = append(segs, segment{from: from, to: len(z), ongoing: true})
 			break
 		}
-		segs = append(segs, segment{from: onset, to: revert})
-		i = revert
+		segs = append(segs, segment{from: from, to: to})
+		i = to
 	}
 	return segs
 }
 
+// drifting follows an episode from *from and returns the window at which
+// the series is back at baseline, or -1 if it never is. It moves *from
+// forward when the episode restarts at a further increase.
+func drifting(z, sev []float64, from *int, opt Options) int {
+restart:
+	back := CUSUM{K: 0, H: opt.H}
+	more := CUSUM{K: opt.K, H: opt.H}
+	var backIdx, moreIdx []int
+	var sum float64
+	n := 0
+	for j := *from; j < len(z); j++ {
+		if math.IsNaN(z[j]) {
+			continue
+		}
+		if n > 0 {
+			level := sum / float64(n)
+			moreIdx = append(moreIdx, j)
+			if more.Add(z[j] - level) {
+				at := glrOnset(z, moreIdx[more.Onset():], level)
+				if !isDrift(sev, segment{from: *from, to: at}, opt.MinWindows) {
+					*from = at
+					goto restart
+				}
+				more.Reset()
+				moreIdx = moreIdx[:0]
+			}
+		}
+		n++
+		sum += z[j]
+		level := sum / float64(n)
+		backIdx = append(backIdx, j)
+		if back.Add(level/2 - z[j]) {
+			return backIdx[back.Onset()]
+		}
+	}
+	return -1
+}
+
 // glrOnset is the maximum-likelihood change point for a shift of unknown
-// size from mean 0 (unit variance) among the windows since the CUSUM was
+// size from mean level (unit variance) among the windows since the CUSUM was
 // last 0, up to the alarm: the t that maximises (sum of z from t to the
-// alarm)^2 / (number of windows), over positive sums (the generalised
+// alarm, less level)^2 / (number of windows), over positive sums (the generalised
 // likelihood ratio of Siegmund and Venkatraman 1995, "Using the generalized
 // likelihood ratio statistic for sequential detection of a change-point",
 // Ann. Statist. 23). The CUSUM's own estimate is exact only for the shift it
 // is tuned to (2K); a larger, sudden one would be dated early by any noise
 // left in the sum before it.
-func glrOnset(z []float64, since []int) int {
+func glrOnset(z []float64, since []int, level float64) int {
 	best, bestScore := since[len(since)-1], math.Inf(-1)
 	var sum float64
 	for k := len(since) - 1; k >= 0; k-- {
-		sum += z[since[k]]
+		sum += z[since[k]] - level
 		n := float64(len(since) - k)
 		if score := sum * sum / n; sum > 0 && score > bestScore {
 			best, bestScore = since[k], score
@@ -309,20 +339,28 @@ func glrOnset(z []float64, since []int) int {
 	return best
 }
 
-// keep drops segments shorter than minWindows and those in which no window
-// drifted (severity >= 1): the detector finds changes, the threshold
-// decides whether they matter.
+// keep keeps the segments that are drift by the threshold's verdict.
 func keep(segs []segment, sev []float64, minWindows int) []segment {
 	out := segs[:0]
 	for _, sg := range segs {
-		if sg.to-sg.from < minWindows {
-			continue
-		}
-		if plateau(sev, sg) >= 1 {
+		if isDrift(sev, sg, minWindows) {
 			out = append(out, sg)
 		}
 	}
 	return out
+}
+
+// isDrift: at least minWindows windows of the segment drifted (severity
+// >= 1), and so did the median window of its second half (its plateau).
+// The detectors find changes; the threshold decides whether they matter.
+func isDrift(sev []float64, sg segment, minWindows int) bool {
+	drifted := 0
+	for _, v := range sev[sg.from:sg.to] {
+		if v >= 1 {
+			drifted++
+		}
+	}
+	return drifted >= minWindows && plateau(sev, sg) >= 1
 }
 
 // finding is one feature's classified episode.
