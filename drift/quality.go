@@ -3,6 +3,7 @@ package drift
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -151,13 +152,9 @@ func columnQuality(p *pair) ColumnQuality {
 // outside counts (or, from a sketch, estimates) the values outside [lo, hi].
 func outside(v *numView, lo, hi float64) (int64, bool) {
 	if v.exact {
-		var n int64
-		for _, x := range v.sorted {
-			if x < lo || x > hi {
-				n++
-			}
-		}
-		return n, false
+		below, _ := slices.BinarySearch(v.sorted, lo) // values < lo
+		atMost := sort.SearchFloat64s(v.sorted, math.Nextafter(hi, math.Inf(1)))
+		return int64(below + len(v.sorted) - atMost), false
 	}
 	vals, cdf := v.steps()
 	below := stepAt(vals, cdf, lo, true)

@@ -201,3 +201,16 @@ func TestCategoryCap(t *testing.T) {
 		t.Fatalf("other bucket: %s", b)
 	}
 }
+
+// Without an allowed range in the current columns, out-of-range values are
+// counted against the reference's observed range.
+func TestOutOfRangeFromReference(t *testing.T) {
+	t.Parallel()
+	col := []Column{{Name: "v"}}
+	ref := &Data{Columns: col, Nums: [][]float64{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}}
+	cur := &Data{Columns: col, Nums: [][]float64{{-1, 0, 5, 9, 10, 10, math.NaN()}}}
+	q := CompareData(ref, cur, Config{}).Quality.Columns[0]
+	if q.OutOfRange != 3 || q.OutOfRangeEstimated || q.Rows != 7 || q.Missing != 1 {
+		t.Fatalf("%+v", q)
+	}
+}
