@@ -1,7 +1,8 @@
 // ortrun.js: the onnxruntime reference runner for runtime/onnx's tests.
 //
 // Reads a JSON array of cases on stdin:
-//   [{"model": "path.onnx", "feeds": {"name": {"type": "float32", "dims": [2, 4], "data": [...]}}}]
+//   [{"model": "path.onnx", "feeds": {"name": {"type": "float32", "dims": [2, 4], "data": [...]}},
+//     "outputs": ["name"]}]   (outputs optional: all when absent)
 // and prints one JSON array of results, one object per case: output name to
 // {"type", "dims", "data"}, or {"error": "message"}. NaN and infinities are
 // written as the strings "NaN", "Infinity", "-Infinity"; int64 as numbers.
@@ -92,18 +93,19 @@ async function main() {
       }
       const feeds = {};
       for (const [name, f] of Object.entries(c.feeds)) feeds[name] = toTensor(f);
+      const fetch = c.outputs && c.outputs.length ? c.outputs : undefined;
       if (runs > 0) {
-        for (let i = 0; i < Math.min(runs, 20); i++) await s.run(feeds);
+        for (let i = 0; i < Math.min(runs, 20); i++) await s.run(feeds, fetch);
         const times = [];
         for (let i = 0; i < runs; i++) {
           const t0 = process.hrtime.bigint();
-          await s.run(feeds);
+          await s.run(feeds, fetch);
           times.push(Number(process.hrtime.bigint() - t0));
         }
         results.push({ ns_per_run: times });
         continue;
       }
-      const out = await s.run(feeds);
+      const out = await s.run(feeds, fetch);
       const r = {};
       for (const [name, t] of Object.entries(out)) r[name] = fromTensor(t);
       results.push(r);

@@ -18,6 +18,9 @@ func gemmF32(m, n, k int, a []float32, lda int, ta bool, b []float32, ldb int, t
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
+	if !ta && !tb && alpha == 1 && gemmRowsFast(m, n, k, a, lda, b, ldb, c) {
+		return
+	}
 	aAt := func(i, p int) float32 {
 		if ta {
 			return a[p*lda+i]
