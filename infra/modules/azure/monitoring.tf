@@ -19,7 +19,8 @@ locals {
   ]
 
   # Rows of this deployment's model and version.
-  metrics_rows = "${local.metrics_table} | where Model == \"${var.model_name}\" and Version == \"${var.model_version}\""
+  # jsonencode quotes and escapes a name as a KQL string literal.
+  metrics_rows = "${local.metrics_table} | where Model == ${jsonencode(var.model_name)} and Version == ${jsonencode(var.model_version)}"
 
   # Alert windows: the smallest the service accepts that covers two
   # monitor runs (a run may land just after a window starts).
@@ -181,9 +182,11 @@ resource "azurerm_monitor_scheduled_query_rules_alert_v2" "model" {
   depends_on = [azurerm_log_analytics_workspace_table_custom_log.metrics]
 }
 
+# Rule names cannot hold some characters a feature name may: the name
+# uses a cleaned copy, the query the feature itself.
 resource "azurerm_monitor_scheduled_query_rules_alert_v2" "feature_drift" {
   for_each             = toset(var.features)
-  name                 = "${var.name}-feature-drift-${each.key}"
+  name                 = "${var.name}-feature-drift-${replace(each.key, "/[^A-Za-z0-9_.-]/", "-")}"
   resource_group_name  = azurerm_resource_group.this.name
   location             = azurerm_resource_group.this.location
   description          = "modelfn ${var.model_name} ${var.model_version}: feature ${each.key} drifted"
@@ -193,7 +196,7 @@ resource "azurerm_monitor_scheduled_query_rules_alert_v2" "feature_drift" {
   window_duration      = local.monitor_window
 
   criteria {
-    query                   = "${local.metrics_rows} and Name == \"feature_drifted\" and Feature == \"${each.key}\" | project TimeGenerated, Value"
+    query                   = "${local.metrics_rows} and Name == \"feature_drifted\" and Feature == ${jsonencode(each.key)} | project TimeGenerated, Value"
     time_aggregation_method = "Maximum"
     metric_measure_column   = "Value"
     operator                = "GreaterThanOrEqual"

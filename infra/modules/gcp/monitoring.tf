@@ -29,7 +29,8 @@ locals {
   }
 
   # A filter on one of this deployment's metrics.
-  metric_filter = "resource.type = \"global\" AND metric.label.model = \"${var.model_name}\" AND metric.label.version = \"${var.model_version}\""
+  # jsonencode quotes and escapes a name as the filter language expects.
+  metric_filter = "resource.type = \"global\" AND metric.label.model = ${jsonencode(var.model_name)} AND metric.label.version = ${jsonencode(var.model_version)}"
 
   # Cloud Monitoring's threshold conditions compare with > or < only:
   # "at least t" is "more than t less a hair".
@@ -140,7 +141,7 @@ resource "google_monitoring_alert_policy" "feature_drift" {
   conditions {
     display_name = "${var.model_name} ${var.model_version}: feature ${each.key} drifted"
     condition_threshold {
-      filter          = "metric.type = \"${local.metric_prefix}/feature_drifted\" AND ${local.metric_filter} AND metric.label.feature = \"${each.key}\""
+      filter          = "metric.type = \"${local.metric_prefix}/feature_drifted\" AND ${local.metric_filter} AND metric.label.feature = ${jsonencode(each.key)}"
       comparison      = "COMPARISON_GT"
       threshold_value = 0.5
       duration        = "0s"
