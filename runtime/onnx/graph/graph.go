@@ -112,7 +112,9 @@ func Compile(m *onnxpb.Model, outputs ...string) (*Graph, error) {
 				return nil, fmt.Errorf("onnx model: opset ai.onnx.ml version %d is not supported (1 to %d are)", op.Version, MaxOpsetML)
 			}
 		}
-		g.Opsets[d] = op.Version
+		if d == DomainONNX || d == DomainML {
+			g.Opsets[d] = op.Version
+		}
 	}
 	if len(m.Opsets) == 0 {
 		// IR version 1/2 files predate opset_import and mean opset 1.
@@ -171,8 +173,17 @@ func (g *Graph) compile(pg *onnxpb.Graph, wanted []string) error {
 	if err != nil {
 		return err
 	}
+	uses, consumer := useCounts(pg)
+	fused := map[*onnxpb.Node]bool{}
 	var steps []step
 	for _, n := range order {
+		if fused[n] {
+			continue
+		}
+		if st := g.fuseDense(n, uses, consumer, slot, newSlot, fused); st != nil {
+			steps = append(steps, *st)
+			continue
+		}
 		st, err := g.buildNode(n, slot, newSlot)
 		if err != nil {
 			return err
