@@ -152,15 +152,32 @@ func smirnov(n int, e float64) float64 {
 			p += math.Exp(t)
 		}
 	}
+	// Walk from the peak with the log-gamma part updated by recurrence
+	// (log C(n,v+1) - log C(n,v) = log((n-v)/(v+1))): three logs a term
+	// instead of three log-gammas.
+	rest := func(v int) float64 {
+		evn := e + float64(v)/nf
+		return float64(v-1)*math.Log(evn) + float64(n-v)*math.Log(1-evn)
+	}
+	g0 := lgn1 - lg(float64(top+1)) - lg(float64(n-top+1))
+	g := g0
 	for v := top; v <= nn; v++ {
-		t := term(v)
+		if v > top {
+			g += math.Log(float64(n-v+1) / float64(v))
+		}
+		if !(math.Abs(1-(e+float64(v)/nf)) > 0) {
+			break
+		}
+		t := g + rest(v)
 		add(t)
 		if t < peak-40 {
 			break
 		}
 	}
+	g = g0
 	for v := top - 1; v >= 0; v-- {
-		t := term(v)
+		g -= math.Log(float64(n-v) / float64(v+1))
+		t := g + rest(v)
 		add(t)
 		if t < peak-40 {
 			break

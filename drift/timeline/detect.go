@@ -283,13 +283,26 @@ func segments(z, sev []float64, opt Options) []segment {
 // the series is back at baseline, or -1 if it never is. It moves *from
 // forward when the episode restarts at a further increase.
 func drifting(z, sev []float64, from *int, opt Options) int {
-restart:
+	for {
+		to, restart := follow(z, sev, *from, opt)
+		if restart < 0 {
+			return to
+		}
+		*from = restart
+	}
+}
+
+// follow watches one episode from window from. It returns where the series
+// is back at baseline (to, -1 if never), or, when a further increase comes
+// after a part that is not drift, where the episode should restart
+// (restart >= 0).
+func follow(z, sev []float64, from int, opt Options) (to, restart int) {
 	back := CUSUM{K: 0, H: opt.H}
 	more := CUSUM{K: opt.K, H: opt.H}
 	var backIdx, moreIdx []int
 	var sum float64
 	n := 0
-	for j := *from; j < len(z); j++ {
+	for j := from; j < len(z); j++ {
 		if math.IsNaN(z[j]) {
 			continue
 		}
@@ -298,9 +311,8 @@ restart:
 			moreIdx = append(moreIdx, j)
 			if more.Add(z[j] - level) {
 				at := glrOnset(z, moreIdx[more.Onset():], level)
-				if !isDrift(sev, segment{from: *from, to: at}, opt.MinWindows) {
-					*from = at
-					goto restart
+				if !isDrift(sev, segment{from: from, to: at}, opt.MinWindows) {
+					return -1, at
 				}
 				more.Reset()
 				moreIdx = moreIdx[:0]
@@ -311,10 +323,10 @@ restart:
 		level := sum / float64(n)
 		backIdx = append(backIdx, j)
 		if back.Add(level/2 - z[j]) {
-			return backIdx[back.Onset()]
+			return backIdx[back.Onset()], -1
 		}
 	}
-	return -1
+	return -1, -1
 }
 
 // glrOnset is the maximum-likelihood change point for a shift of unknown
