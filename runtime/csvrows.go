@@ -72,9 +72,13 @@ func (c *CSVRows) Next() error {
 }
 
 // Fill appends the current record to b as one row labelled by its line.
-func (c *CSVRows) Fill(b *Batch) *InputError {
-	r := b.Begin(c.Line)
-	for i, v := range c.Record {
+func (c *CSVRows) Fill(b *Batch) *InputError { return c.FillRecord(b, c.Record, c.Line) }
+
+// FillRecord appends a record read earlier (its fields, its line) to b. It
+// only reads c, so several goroutines may fill their own batches at once.
+func (c *CSVRows) FillRecord(b *Batch, record []string, line int) *InputError {
+	r := b.Begin(line)
+	for i, v := range record {
 		if j := c.feat[i]; j >= 0 {
 			if err := r.String(j, v, false); err != nil {
 				r.Abort()

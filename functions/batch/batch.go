@@ -164,16 +164,8 @@ func (s *Scorer) stream(ctx context.Context, in io.Reader, format string, compre
 		}
 		in = zr
 	}
-	run := &run{s: s, ctx: ctx, res: &res, openErrors: openErrors, seed: seed, when: when, out: bufio.NewWriterSize(out, 1<<20)}
-	var err error
-	if format == "csv" {
-		err = run.csv(in)
-	} else {
-		err = run.jsonl(in)
-	}
-	if err == nil {
-		err = run.finish()
-	}
+	run := &run{s: s, res: &res, openErrors: openErrors, seed: seed, when: when, out: bufio.NewWriterSize(out, 1<<20)}
+	err := run.stream(ctx, in, format)
 	return res, err
 }
 

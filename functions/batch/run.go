@@ -7,282 +7,408 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/modelfn/modelfn/functions/predlog"
-	"github.com/modelfn/modelfn/runtime"
+	mrt "github.com/modelfn/modelfn/runtime"
 )
 
 // maxLine bounds one JSON line, so a file without newlines cannot make the
 // reader buffer it whole.
 const maxLine = 8 << 20
 
-// run is one object being scored: a chunk of rows at a time.
+// A run is a pipeline: one reader splits the object into chunks of rows,
+// workers (one per CPU) validate, score and encode each chunk, and one
+// writer emits the chunks in input order. Memory is bounded by the chunks
+// in flight, whatever the object's size.
 type run struct {
 	s    *Scorer
-	ctx  context.Context
 	res  *Result
 	out  *bufio.Writer
 	seed string
 	when time.Time
+	csv  *mrt.CSVRows // the CSV header's mapping; nil for JSON Lines
+	info mrt.Info
 
 	openErrors func() (io.Writer, error)
 	errBuf     *bufio.Writer
 
-	batch *runtime.Batch
-	outv  []float64
-	// The chunk's rows as they will be echoed: arena[ends[i-1]:ends[i]].
-	arena []byte
-	ends  []int
-	lines []int
-	ids   []string
-
 	logBuf  []byte
 	logN    int
 	logPart int
-	rec     predlog.Record
-	line    []byte
 }
 
-func (r *run) init() {
-	if r.batch == nil {
-		r.batch = runtime.NewBatch(r.s.Schema, r.s.ChunkRows)
-	}
+// chunk is a run of consecutive rows.
+type chunk struct {
+	// From the reader: CSV fields (width per row), or JSON lines.
+	fields []string
+	raw    []byte
+	ends   []int
+	lines  []int
+	bad    []rowError // rows the reader could not split
+	rows   int        // data rows read, bad ones included
+
+	// From a worker.
+	out  []byte
+	log  []byte
+	logN int
+	done chan struct{}
+
+	batch *mrt.Batch
+	outv  []float64
+	keep  []int // positions of the rows that passed validation
 }
 
-// csv streams a CSV object.
-func (r *run) csv(in io.Reader) error {
-	r.init()
-	rows, err := runtime.NewCSVRows(in, r.s.Schema)
-	if err != nil {
-		var ie *runtime.InputError
-		if errors.As(err, &ie) {
-			return fmt.Errorf("line %d: %s", max(ie.Row, 1), ie.Msg)
+type rowError struct {
+	line int
+	err  *mrt.InputError
+}
+
+// stream runs the pipeline over in, whose format is "csv" or "jsonl".
+func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
+	r.info = r.s.Model.Info()
+	if format == "csv" {
+		rows, err := mrt.NewCSVRows(in, r.s.Schema)
+		if err != nil {
+			var ie *mrt.InputError
+			if errors.As(err, &ie) {
+				return fmt.Errorf("line %d: %s", max(ie.Row, 1), ie.Msg)
+			}
+			return err
 		}
+		r.csv = rows
+		if err := r.header(); err != nil {
+			return err
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *chunk, workers)
+	ordered := make(chan *chunk, 2*workers)
+	free := make(chan *chunk, 3*workers)
+	for i := 0; i < 3*workers; i++ {
+		free <- &chunk{batch: mrt.NewBatch(r.s.Schema, r.s.ChunkRows)}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(work)
+		defer close(ordered)
+		if r.csv != nil {
+			return r.readCSV(ctx, free, work, ordered)
+		}
+		return r.readJSONL(ctx, in, free, work, ordered)
+	})
+	for i := 0; i < workers; i++ {
+		g.Go(func() error {
+			var dec *jsontext.Decoder
+			for c := range work {
+				if err := r.score(ctx, c, &dec); err != nil {
+					return err
+				}
+				close(c.done)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for c := range ordered {
+			select {
+			case <-c.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if err := r.emit(ctx, c); err != nil {
+				return err
+			}
+			free <- c
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	k := r.s.Model.Info()
-	extra := []string{"prediction_id", "prediction"}
-	if k.Task == runtime.Classification {
-		for _, c := range k.Classes {
-			extra = append(extra, "probability_"+c)
-		}
-	}
-	for _, name := range extra {
-		if rows.Column(name) >= 0 {
-			return fmt.Errorf("line 1: the input already has a column %q, which the output adds", name)
-		}
-	}
-	var hdr []byte
-	for i, h := range append(append([]string(nil), rows.Header...), extra...) {
-		if i > 0 {
-			hdr = append(hdr, ',')
-		}
-		hdr = appendCSVField(hdr, h)
-	}
-	r.out.Write(append(hdr, '\n'))
-	for {
-		err := rows.Next()
-		if err == io.EOF {
-			break
-		}
-		r.res.Rows++
-		if err != nil {
-			var ie *runtime.InputError
-			if !errors.As(err, &ie) {
-				return err // the store failed, not the row
-			}
-			if err := r.reject(ie); err != nil {
-				return err
-			}
-			continue
-		}
-		if ie := rows.Fill(r.batch); ie != nil {
-			if err := r.reject(ie); err != nil {
-				return err
-			}
-			continue
-		}
-		for i, f := range rows.Record {
-			if i > 0 {
-				r.arena = append(r.arena, ',')
-			}
-			r.arena = appendCSVField(r.arena, f)
-		}
-		r.ends = append(r.ends, len(r.arena))
-		r.lines = append(r.lines, rows.Line)
-		if r.batch.Rows == r.s.ChunkRows {
-			if err := r.flushChunk(false); err != nil {
-				return err
-			}
-		}
-	}
-	return r.flushChunk(false)
+	return r.finish(context.WithoutCancel(ctx))
 }
 
-// jsonl streams a JSON Lines object: one object per line.
-func (r *run) jsonl(in io.Reader) error {
-	r.init()
-	br := bufio.NewReaderSize(in, 64<<10)
-	var dec *jsontext.Decoder
-	for lineNo := 1; ; lineNo++ {
-		line, err := r.readLine(br)
-		if err == io.EOF && len(line) == 0 {
-			break
-		}
-		if err != nil && err != io.EOF && err != errLineTooLong {
-			return err
-		}
-		if err == errLineTooLong {
-			r.res.Rows++
-			if err := r.reject(runtime.Errorf(lineNo, "", runtime.CodeTooLarge, "line longer than %d bytes", maxLine)); err != nil {
-				return err
-			}
-			continue
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		r.res.Rows++
-		if line[0] != '{' {
-			if err := r.reject(runtime.Errorf(lineNo, "", runtime.CodeWrongShape, "each line must be a JSON object of feature values")); err != nil {
-				return err
-			}
-			continue
-		}
-		dec = runtime.JSONDecoder(dec, bytes.NewReader(line))
-		ie := r.batch.ReadJSONRow(dec, lineNo, true)
-		if ie == nil {
-			if _, err := dec.ReadToken(); err != io.EOF {
-				r.batch.Truncate(r.batch.Rows - 1)
-				ie = runtime.Errorf(lineNo, "", runtime.CodeMalformed, "data after the JSON object")
-			}
-		}
-		if ie != nil {
-			if err := r.reject(ie); err != nil {
-				return err
-			}
-			continue
-		}
-		// Echo the object without its closing brace; the predictions are
-		// appended as more members.
-		r.arena = append(r.arena, line[:len(line)-1]...)
-		r.ends = append(r.ends, len(r.arena))
-		r.lines = append(r.lines, lineNo)
-		if r.batch.Rows == r.s.ChunkRows {
-			if err := r.flushChunk(true); err != nil {
-				return err
-			}
-		}
-	}
-	return r.flushChunk(true)
-}
-
-var errLineTooLong = errors.New("line too long")
-
-// readLine returns the next line; a line over maxLine is skipped whole.
-func (r *run) readLine(br *bufio.Reader) ([]byte, error) {
-	r.line = r.line[:0]
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(r.line)+len(frag) > maxLine {
-			for err == bufio.ErrBufferFull {
-				_, err = br.ReadSlice('\n')
-			}
-			if err != nil && err != io.EOF {
-				return nil, err
-			}
-			return nil, errLineTooLong
-		}
-		r.line = append(r.line, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return r.line, err
+// next takes a free chunk and resets it.
+func next(ctx context.Context, free chan *chunk) (*chunk, error) {
+	select {
+	case c := <-free:
+		c.fields, c.raw, c.ends, c.lines, c.bad, c.rows = c.fields[:0], c.raw[:0], c.ends[:0], c.lines[:0], c.bad[:0], 0
+		c.done = make(chan struct{})
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
-// flushChunk scores the chunk's rows and writes them out.
-func (r *run) flushChunk(jsonOut bool) error {
-	n := r.batch.Rows
-	if n == 0 {
-		return nil
-	}
-	info := r.s.Model.Info()
-	k := info.Outputs
-	if cap(r.outv) < n*k {
-		r.outv = make([]float64, n*k)
-	}
-	r.outv = r.outv[:n*k]
-	start := time.Now()
-	if err := r.s.Model.Predict(r.ctx, r.batch, r.outv); err != nil {
-		return fmt.Errorf("model: %w", err)
-	}
-	latency := time.Since(start) / time.Duration(n)
-	r.ids = r.ids[:0]
-	for i := 0; i < n; i++ {
-		r.ids = append(r.ids, predlog.StableID(r.when, r.seed+"#"+strconv.Itoa(r.lines[i])))
-	}
-	var buf []byte
-	begin := 0
-	for i := 0; i < n; i++ {
-		buf = append(buf[:0], r.arena[begin:r.ends[i]]...)
-		begin = r.ends[i]
-		out := r.outv[i*k : (i+1)*k]
-		if jsonOut {
-			buf = appendJSONPrediction(buf, r.ids[i], info, out)
-		} else {
-			buf = appendCSVPrediction(buf, r.ids[i], info, out)
-		}
-		if _, err := r.out.Write(buf); err != nil {
-			return err
-		}
-	}
-	r.res.Scored += int64(n)
-	if r.s.LogBucket != nil {
-		if err := r.log(latency); err != nil {
-			return err
-		}
-	}
-	r.batch.Reset()
-	r.arena, r.ends, r.lines = r.arena[:0], r.ends[:0], r.lines[:0]
-	if r.s.Progress != nil {
-		r.s.Progress(r.res.Rows)
-	}
-	return r.ctx.Err()
-}
-
-// log appends the chunk's records to the current log part, writing parts
-// as they fill.
-func (r *run) log(latency time.Duration) error {
-	b, k, w := r.batch, r.s.Model.Info().Outputs, r.batch.Width()
-	r.rec = predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
-	for i := 0; i < b.Rows; i++ {
-		r.rec.ID, r.rec.X, r.rec.Out = r.ids[i], b.X[i*w:(i+1)*w], r.outv[i*k:(i+1)*k]
-		if b.S != nil {
-			r.rec.S = b.S[i*w : (i+1)*w]
-		}
-		r.logBuf = r.s.Encoder.Append(r.logBuf, &r.rec)
-		r.logN++
-		if r.logN == logPartRows {
-			if err := r.writeLogPart(); err != nil {
-				return err
-			}
+func send(ctx context.Context, c *chunk, work, ordered chan *chunk) error {
+	for _, ch := range []chan *chunk{ordered, work} {
+		select {
+		case ch <- c:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	return nil
 }
 
-func (r *run) writeLogPart() error {
+// readCSV splits CSV records into chunks. encoding/csv gives each record's
+// fields as substrings of one string, so keeping them costs no copy.
+func (r *run) readCSV(ctx context.Context, free, work, ordered chan *chunk) error {
+	c, err := next(ctx, free)
+	if err != nil {
+		return err
+	}
+	for {
+		err := r.csv.Next()
+		if err == io.EOF {
+			break
+		}
+		c.rows++
+		var ie *mrt.InputError
+		switch {
+		case errors.As(err, &ie):
+			c.bad = append(c.bad, rowError{line: ie.Row, err: ie})
+		case err != nil:
+			return err // the store failed, not the row
+		default:
+			c.fields = append(c.fields, r.csv.Record...)
+			c.lines = append(c.lines, r.csv.Line)
+		}
+		if len(c.lines) == r.s.ChunkRows {
+			if err := send(ctx, c, work, ordered); err != nil {
+				return err
+			}
+			if c, err = next(ctx, free); err != nil {
+				return err
+			}
+		}
+	}
+	return send(ctx, c, work, ordered)
+}
+
+// readJSONL splits JSON Lines into chunks of raw lines.
+func (r *run) readJSONL(ctx context.Context, in io.Reader, free, work, ordered chan *chunk) error {
+	br := bufio.NewReaderSize(in, 64<<10)
+	c, err := next(ctx, free)
+	if err != nil {
+		return err
+	}
+	var line []byte
+	for lineNo := 1; ; lineNo++ {
+		line, err = readLine(br, line[:0])
+		if err == io.EOF && len(line) == 0 {
+			break
+		}
+		switch {
+		case err == errLineTooLong:
+			c.rows++
+			c.bad = append(c.bad, rowError{lineNo, mrt.Errorf(lineNo, "", mrt.CodeTooLarge, "line longer than %d bytes", maxLine)})
+			continue
+		case err != nil && err != io.EOF:
+			return err
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		c.rows++
+		c.raw = append(c.raw, line...)
+		c.ends = append(c.ends, len(c.raw))
+		c.lines = append(c.lines, lineNo)
+		if len(c.lines) == r.s.ChunkRows {
+			if err := send(ctx, c, work, ordered); err != nil {
+				return err
+			}
+			if c, err = next(ctx, free); err != nil {
+				return err
+			}
+		}
+	}
+	return send(ctx, c, work, ordered)
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine appends the next line to buf; a line over maxLine is skipped.
+func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(buf)+len(frag) > maxLine {
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			if err != nil && err != io.EOF {
+				return buf[:0], err
+			}
+			return buf[:0], errLineTooLong
+		}
+		buf = append(buf, frag...)
+		if err != bufio.ErrBufferFull {
+			return buf, err
+		}
+	}
+}
+
+// score validates, predicts and encodes one chunk (a worker's job).
+func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error {
+	b := c.batch
+	b.Reset()
+	c.keep = c.keep[:0]
+	for i, line := range c.lines {
+		var ie *mrt.InputError
+		if r.csv != nil {
+			w := len(r.csv.Header)
+			ie = r.csv.FillRecord(b, c.fields[i*w:(i+1)*w], line)
+		} else {
+			ie = r.fillJSON(b, c.row(i), line, dec)
+		}
+		if ie != nil {
+			c.bad = append(c.bad, rowError{line, ie})
+			continue
+		}
+		c.keep = append(c.keep, i)
+	}
+	sort.Slice(c.bad, func(i, j int) bool { return c.bad[i].line < c.bad[j].line })
+
+	k := r.info.Outputs
+	c.outv = grow(c.outv, b.Rows*k)
+	start := time.Now()
+	if b.Rows > 0 {
+		if err := r.s.Model.Predict(ctx, b, c.outv); err != nil {
+			return fmt.Errorf("model: %w", err)
+		}
+	}
+	latency := time.Since(start) / time.Duration(max(b.Rows, 1))
+
+	c.out, c.log, c.logN = c.out[:0], c.log[:0], 0
+	rec := predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
+	var idBuf []byte
+	w := b.Width()
+	for j, i := range c.keep {
+		idBuf = rowSeed(idBuf, r.seed, c.lines[i])
+		id := predlog.StableID(r.when, string(idBuf))
+		out := c.outv[j*k : (j+1)*k]
+		if r.csv != nil {
+			fields := c.fields[i*len(r.csv.Header) : (i+1)*len(r.csv.Header)]
+			for f, v := range fields {
+				if f > 0 {
+					c.out = append(c.out, ',')
+				}
+				c.out = appendCSVField(c.out, v)
+			}
+			c.out = appendCSVPrediction(c.out, id, r.info, out)
+		} else {
+			row := c.row(i)
+			c.out = append(c.out, row[:len(row)-1]...) // the object without its closing brace
+			c.out = appendJSONPrediction(c.out, id, r.info, out)
+		}
+		if r.s.LogBucket != nil {
+			rec.ID, rec.X, rec.Out = id, b.X[j*w:(j+1)*w], out
+			if b.S != nil {
+				rec.S = b.S[j*w : (j+1)*w]
+			}
+			c.log = r.s.Encoder.Append(c.log, &rec)
+			c.logN++
+		}
+	}
+	return nil
+}
+
+// rowSeed is what a row's stable id derives from: the input's identity and
+// the row's line.
+func rowSeed(buf []byte, seed string, line int) []byte {
+	buf = append(buf[:0], seed...)
+	buf = append(buf, '#')
+	return strconv.AppendInt(buf, int64(line), 10)
+}
+
+func (c *chunk) row(i int) []byte {
+	begin := 0
+	if i > 0 {
+		begin = c.ends[i-1]
+	}
+	return c.raw[begin:c.ends[i]]
+}
+
+// fillJSON reads one JSON Lines row: an object, other members passed
+// through.
+func (r *run) fillJSON(b *mrt.Batch, line []byte, lineNo int, dec **jsontext.Decoder) *mrt.InputError {
+	if line[0] != '{' {
+		return mrt.Errorf(lineNo, "", mrt.CodeWrongShape, "each line must be a JSON object of feature values")
+	}
+	*dec = mrt.JSONDecoder(*dec, bytes.NewReader(line))
+	if ie := b.ReadJSONRow(*dec, lineNo, true); ie != nil {
+		return ie
+	}
+	if _, err := (*dec).ReadToken(); err != io.EOF {
+		b.Truncate(b.Rows - 1)
+		return mrt.Errorf(lineNo, "", mrt.CodeMalformed, "data after the JSON object")
+	}
+	return nil
+}
+
+// emit writes a scored chunk (the writer's job, in input order).
+func (r *run) emit(ctx context.Context, c *chunk) error {
+	r.res.Rows += int64(c.rows)
+	r.res.Scored += int64(len(c.keep))
+	for _, e := range c.bad {
+		if err := r.reject(e.err); err != nil {
+			return err
+		}
+	}
+	if _, err := r.out.Write(c.out); err != nil {
+		return err
+	}
+	r.logBuf = append(r.logBuf, c.log...)
+	r.logN += c.logN
+	if r.logN >= logPartRows {
+		if err := r.writeLogPart(ctx); err != nil {
+			return err
+		}
+	}
+	if r.s.Progress != nil {
+		r.s.Progress(r.res.Rows)
+	}
+	return nil
+}
+
+// header writes the CSV output header: the input's, then the predictions.
+func (r *run) header() error {
+	extra := []string{"prediction_id", "prediction"}
+	if r.info.Task == mrt.Classification {
+		for _, c := range r.info.Classes {
+			extra = append(extra, "probability_"+c)
+		}
+	}
+	for _, name := range extra {
+		if r.csv.Column(name) >= 0 {
+			return fmt.Errorf("line 1: the input already has a column %q, which the output adds", name)
+		}
+	}
+	var hdr []byte
+	for i, h := range append(append([]string(nil), r.csv.Header...), extra...) {
+		if i > 0 {
+			hdr = append(hdr, ',')
+		}
+		hdr = appendCSVField(hdr, h)
+	}
+	_, err := r.out.Write(append(hdr, '\n'))
+	return err
+}
+
+func (r *run) writeLogPart(ctx context.Context) error {
 	if r.logN == 0 {
 		return nil
 	}
 	key := logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
-	if err := predlog.WriteObject(r.ctx, r.s.LogBucket, key, r.logBuf); err != nil {
+	if err := predlog.WriteObject(ctx, r.s.LogBucket, key, r.logBuf); err != nil {
 		return err
 	}
 	r.logPart++
@@ -292,7 +418,7 @@ func (r *run) writeLogPart() error {
 }
 
 // reject records a failed row in the errors object.
-func (r *run) reject(ie *runtime.InputError) error {
+func (r *run) reject(ie *mrt.InputError) error {
 	r.res.Failed++
 	if r.errBuf == nil {
 		w, err := r.openErrors()
@@ -319,9 +445,9 @@ func (r *run) reject(ie *runtime.InputError) error {
 }
 
 // finish writes the last log part and flushes the buffers.
-func (r *run) finish() error {
+func (r *run) finish(ctx context.Context) error {
 	if r.s.LogBucket != nil {
-		if err := r.writeLogPart(); err != nil {
+		if err := r.writeLogPart(ctx); err != nil {
 			return err
 		}
 	}
@@ -333,11 +459,18 @@ func (r *run) finish() error {
 	return r.out.Flush()
 }
 
-func appendCSVPrediction(b []byte, id string, info runtime.Info, out []float64) []byte {
+func grow(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+func appendCSVPrediction(b []byte, id string, info mrt.Info, out []float64) []byte {
 	b = append(b, ',')
 	b = append(b, id...)
 	b = append(b, ',')
-	if info.Task == runtime.Classification {
+	if info.Task == mrt.Classification {
 		b = appendCSVField(b, info.Classes[argmax(out)])
 		for _, p := range out {
 			b = append(b, ',')
@@ -349,14 +482,14 @@ func appendCSVPrediction(b []byte, id string, info runtime.Info, out []float64) 
 	return append(b, '\n')
 }
 
-func appendJSONPrediction(b []byte, id string, info runtime.Info, out []float64) []byte {
+func appendJSONPrediction(b []byte, id string, info mrt.Info, out []float64) []byte {
 	if b[len(b)-1] != '{' {
 		b = append(b, ',')
 	}
 	b = append(b, `"prediction_id":"`...)
 	b = append(b, id...)
 	b = append(b, `","prediction":{`...)
-	if info.Task == runtime.Classification {
+	if info.Task == mrt.Classification {
 		b = append(b, `"label":`...)
 		b, _ = jsontext.AppendQuote(b, info.Classes[argmax(out)])
 		b = append(b, `,"probabilities":{`...)
