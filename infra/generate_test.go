@@ -243,12 +243,12 @@ func TestValidate(t *testing.T) {
 func TestDeploymentName(t *testing.T) {
 	t.Parallel()
 	for model, want := range map[string]string{
-		"breast-cancer":                        "breast-cancer",
-		"Breast Cancer (XGB) v2":               "breast-cancer-xgb-v2",
-		"42-answers":                           "mf-42-answers",
-		"a very long model name indeed here":   "a-very-long-model-na",
-		"x":                                    "x00",
-		"Ünïcode model":                        "n-code-model",
+		"breast-cancer":                         "breast-cancer",
+		"Breast Cancer (XGB) v2":                "breast-cancer-xgb-v2",
+		"42-answers":                            "mf-42-answers",
+		"a very long model name indeed here":    "a-very-long-model-na",
+		"x":                                     "x00",
+		"Ünïcode model":                         "n-code-model",
 		"churn________________________________": "churn",
 	} {
 		if got := (infra.Config{ModelName: model}).DeploymentName(); got != want {
