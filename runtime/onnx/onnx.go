@@ -343,6 +343,12 @@ func fill(t *graph.Tensor, fd feed, b *runtime.Batch) error {
 	if err != nil {
 		return err
 	}
+	if fd.col < 0 && fd.typ == graph.Float {
+		for i, v := range b.X[:b.Rows*w] {
+			t.F32[i] = float32(v)
+		}
+		return nil
+	}
 	for r := 0; r < b.Rows; r++ {
 		for c := 0; c < cols; c++ {
 			src := r*w + c

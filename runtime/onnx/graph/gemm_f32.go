@@ -18,7 +18,18 @@ func gemmF32(m, n, k int, a []float32, lda int, ta bool, b []float32, ldb int, t
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	if !ta && !tb && alpha == 1 && gemmRowsFast(m, n, k, a, lda, b, ldb, c) {
+	if !ta && !tb && alpha == 1 && haveFMA && n >= 8 {
+		if !worthSplitting(m, m*n*k) {
+			if !gemmRowsFast(m, n, k, a, lda, b, ldb, c) {
+				gemmRowsGo(m, n, k, a, lda, b, ldb, c)
+			}
+			return
+		}
+		parallelRows(m, m*n*k, func(lo, hi int) {
+			if !gemmRowsFast(hi-lo, n, k, a[lo*lda:], lda, b, ldb, c[lo*n:hi*n]) {
+				gemmRowsGo(hi-lo, n, k, a[lo*lda:], lda, b, ldb, c[lo*n:hi*n])
+			}
+		})
 		return
 	}
 	aAt := func(i, p int) float32 {
@@ -85,6 +96,20 @@ func gemmF32(m, n, k int, a []float32, lda int, ta bool, b []float32, ldb int, t
 			}
 			bp := b[p*ldb : p*ldb+n]
 			bp = bp[:len(ci)]
+			for j, bv := range bp {
+				ci[j] += x * bv
+			}
+		}
+	}
+}
+
+// gemmRowsGo is the plain c += a*b over row-major matrices.
+func gemmRowsGo(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32) {
+	for i := 0; i < m; i++ {
+		ci := c[i*n : (i+1)*n]
+		for p := 0; p < k; p++ {
+			x := a[i*lda+p]
+			bp := b[p*ldb : p*ldb+n]
 			for j, bv := range bp {
 				ci[j] += x * bv
 			}

@@ -37,3 +37,13 @@ func TestGemmKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestExpNonPositive: the softmax exponential is within 1e-9 of math.Exp.
+func TestExpNonPositive(t *testing.T) {
+	for x := 0.0; x > -750; x -= 0.0137 {
+		got, want := expNonPositive(x), math.Exp(x)
+		if math.Abs(got-want) > 1e-9*want+1e-300 {
+			t.Fatalf("exp(%v) = %v, want %v", x, got, want)
+		}
+	}
+}

@@ -509,59 +509,75 @@ func (e *ensemble) run(x *Tensor, out []*Tensor, v5 bool) error {
 			return err
 		}
 	}
+	if !worthSplitting(rows, rows*len(e.roots)*8) {
+		e.rows(x, 0, rows, stride, f32, outT, z, label)
+		return nil
+	}
+	parallelRows(rows, rows*len(e.roots)*8, func(lo, hi int) {
+		e.rows(x, lo, hi, stride, f32, outT, z, label)
+	})
+	return nil
+}
+
+// rows scores rows [lo, hi) with one pooled scratch.
+func (e *ensemble) rows(x *Tensor, lo, hi, stride int, f32 bool, outT DataType, z, label *Tensor) {
 	sc, _ := e.scratch.Get().(*treeScratch)
 	if sc == nil {
 		sc = &treeScratch{}
 	}
-	defer e.scratch.Put(sc)
 	sc.score = grow(sc.score, e.targets)
 	sc.has = grow(sc.has, e.targets)
 	sc.row = grow(sc.row, stride)
 	sc.res = grow(sc.res, e.targets)
+	for r := lo; r < hi; r++ {
+		e.row(x, r, stride, sc, f32, outT, z, label)
+	}
+	e.scratch.Put(sc)
+}
+
+// row scores input row r into z (and label).
+func (e *ensemble) row(x *Tensor, r, stride int, sc *treeScratch, f32 bool, outT DataType, z, label *Tensor) {
 	res := sc.res
-	for r := 0; r < rows; r++ {
-		row := sc.row
-		switch x.Type {
-		case Float:
-			for i, v := range x.F32[r*stride : (r+1)*stride] {
-				row[i] = float64(v)
-			}
-		case Double:
-			copy(row, x.F64[r*stride:(r+1)*stride])
-		case Int64:
-			for i, v := range x.I64[r*stride : (r+1)*stride] {
-				row[i] = float64(float32(v))
-			}
-		case Int32:
-			for i, v := range x.I32[r*stride : (r+1)*stride] {
-				row[i] = float64(float32(v))
-			}
+	row := sc.row
+	switch x.Type {
+	case Float:
+		for i, v := range x.F32[r*stride : (r+1)*stride] {
+			row[i] = float64(v)
 		}
-		e.score(row, sc, f32)
-		lab := e.finalize(sc, res, f32)
-		if outT == Float {
-			copy(z.F32[r*e.targets:(r+1)*e.targets], res)
-		} else {
-			for i, v := range res {
-				z.F64[r*e.targets+i] = float64(v)
-			}
-			if !e.classify && e.post == postNone {
-				// Unrounded doubles when nothing was transformed in float32.
-				e.finalizeDouble(sc, z.F64[r*e.targets:(r+1)*e.targets])
-			}
+	case Double:
+		copy(row, x.F64[r*stride:(r+1)*stride])
+	case Int64:
+		for i, v := range x.I64[r*stride : (r+1)*stride] {
+			row[i] = float64(float32(v))
 		}
-		if label != nil {
-			if e.labelsStr != nil {
-				if lab < 0 || lab >= int64(len(e.labelsStr)) {
-					lab = 0
-				}
-				label.Str[r] = e.labelsStr[lab]
-			} else {
-				label.I64[r] = lab
-			}
+	case Int32:
+		for i, v := range x.I32[r*stride : (r+1)*stride] {
+			row[i] = float64(float32(v))
 		}
 	}
-	return nil
+	e.score(row, sc, f32)
+	lab := e.finalize(sc, res, f32)
+	if outT == Float {
+		copy(z.F32[r*e.targets:(r+1)*e.targets], res)
+	} else {
+		for i, v := range res {
+			z.F64[r*e.targets+i] = float64(v)
+		}
+		if !e.classify && e.post == postNone {
+			// Unrounded doubles when nothing was transformed in float32.
+			e.finalizeDouble(sc, z.F64[r*e.targets:(r+1)*e.targets])
+		}
+	}
+	if label != nil {
+		if e.labelsStr != nil {
+			if lab < 0 || lab >= int64(len(e.labelsStr)) {
+				lab = 0
+			}
+			label.Str[r] = e.labelsStr[lab]
+		} else {
+			label.I64[r] = lab
+		}
+	}
 }
 
 // score accumulates every tree's leaf into sc.score/sc.has.

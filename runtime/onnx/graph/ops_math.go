@@ -393,14 +393,28 @@ func softmaxT[T float](kind int, x, z []T, outer, dim, inner int) {
 					z[base+arg*inner] = 1
 				}
 			case smSoftmax:
+				if math.IsInf(mx, 0) || mx != mx {
+					// Degenerate rows: the exact path gives NaNs as numpy does.
+					sum := 0.0
+					for j := 0; j < dim; j++ {
+						e := math.Exp(float64(x[base+j*inner]) - mx)
+						z[base+j*inner] = T(e)
+						sum += e
+					}
+					for j := 0; j < dim; j++ {
+						z[base+j*inner] = T(float64(z[base+j*inner]) / sum)
+					}
+					continue
+				}
 				sum := 0.0
 				for j := 0; j < dim; j++ {
-					e := math.Exp(float64(x[base+j*inner]) - mx)
+					e := expNonPositive(float64(x[base+j*inner]) - mx)
 					z[base+j*inner] = T(e)
 					sum += e
 				}
+				inv := 1 / sum
 				for j := 0; j < dim; j++ {
-					z[base+j*inner] = T(float64(z[base+j*inner]) / sum)
+					z[base+j*inner] = T(float64(z[base+j*inner]) * inv)
 				}
 			case smLog:
 				sum := 0.0
@@ -414,6 +428,20 @@ func softmaxT[T float](kind int, x, z []T, outer, dim, inner int) {
 			}
 		}
 	}
+}
+
+// expNonPositive is e^x for x <= 0 (softmax after subtracting the row
+// maximum), within 1e-9 relative: x = n·ln2 + r with |r| <= ln2/2, e^r by
+// its degree-8 Taylor polynomial, scaled by 2^n through the exponent bits.
+func expNonPositive(x float64) float64 {
+	if x < -700 {
+		return 0
+	}
+	const ln2hi, ln2lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+	n := math.Floor(x*(1/math.Ln2) + 0.5)
+	r := (x - n*ln2hi) - n*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
+	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)
 }
 
 func argExtreme(a, out *Tensor, ax int64, keep, last, isMax bool) error {
