@@ -217,8 +217,12 @@ func (c *numCol) add(v float64, col *Column, opt ProfileOptions) {
 	d := v - c.mean
 	c.mean += d / float64(c.seen)
 	c.m2 += d * (v - c.mean)
-	c.min = math.Min(c.min, v)
-	c.max = math.Max(c.max, v)
+	if v < c.min {
+		c.min = v
+	}
+	if v > c.max {
+		c.max = v
+	}
 	if (col.Min != nil && v < *col.Min) || (col.Max != nil && v > *col.Max) {
 		c.outOfRange++
 	}

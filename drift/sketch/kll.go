@@ -34,6 +34,9 @@ type KLL struct {
 	min, max float64
 	levels   [][]float64 // levels[h] holds items of weight 2^h; level 0 unsorted, the rest sorted
 	rng      uint64
+	scratch  []float64 // compaction buffer
+	caps     []int     // capacity per level for the current number of levels
+	totalCap int
 
 	// view is the sorted view queries use, rebuilt after a change; atomic
 	// so that concurrent readers (two comparisons against one reference)
@@ -74,18 +77,25 @@ func (s *KLL) Retained() int {
 	return t
 }
 
+// capacity is level h's capacity: k·(2/3)^depth, at least 8, where depth
+// counts the levels above h. The table is rebuilt when a level is added.
 func (s *KLL) capacity(h int) int {
-	depth := len(s.levels) - 1 - h
-	c := int(math.Ceil(float64(s.k) * math.Pow(2.0/3.0, float64(depth))))
-	return max(c, minLevelCap)
+	if len(s.caps) != len(s.levels) {
+		s.caps = s.caps[:0]
+		s.totalCap = 0
+		for l := range s.levels {
+			depth := len(s.levels) - 1 - l
+			c := max(int(math.Ceil(float64(s.k)*math.Pow(2.0/3.0, float64(depth)))), minLevelCap)
+			s.caps = append(s.caps, c)
+			s.totalCap += c
+		}
+	}
+	return s.caps[h]
 }
 
 func (s *KLL) totalCapacity() int {
-	t := 0
-	for h := range s.levels {
-		t += s.capacity(h)
-	}
-	return t
+	s.capacity(0)
+	return s.totalCap
 }
 
 // Add feeds one finite value; NaN and ±Inf are ignored.
@@ -94,10 +104,16 @@ func (s *KLL) Add(v float64) {
 		return
 	}
 	s.n++
-	s.min = math.Min(s.min, v)
-	s.max = math.Max(s.max, v)
+	if v < s.min {
+		s.min = v
+	}
+	if v > s.max {
+		s.max = v
+	}
 	s.levels[0] = append(s.levels[0], v)
-	s.view.Store(nil)
+	if s.view.Load() != nil {
+		s.view.Store(nil)
+	}
 	if len(s.levels[0]) >= s.capacity(0) {
 		s.compress()
 	}
@@ -123,7 +139,8 @@ func (s *KLL) compress() {
 }
 
 // compact halves level h: sorted, every other item (from a random offset)
-// moves up with double weight; an odd item out stays.
+// moves up with double weight; an odd item out stays. It reuses the
+// sketch's buffers, so a steady stream of Adds does not allocate.
 func (s *KLL) compact(h int) {
 	if h+1 == len(s.levels) {
 		s.levels = append(s.levels, nil)
@@ -132,34 +149,40 @@ func (s *KLL) compact(h int) {
 	if h == 0 {
 		slices.Sort(lv)
 	}
-	var keep []float64
-	if len(lv)%2 == 1 {
-		keep = []float64{lv[len(lv)-1]}
+	odd := len(lv)%2 == 1
+	var last float64
+	if odd {
+		last = lv[len(lv)-1]
 		lv = lv[:len(lv)-1]
 	}
 	off := s.coin()
-	up := make([]float64, 0, len(lv)/2)
+	up := s.scratch[:0]
 	for i := off; i < len(lv); i += 2 {
 		up = append(up, lv[i])
 	}
-	s.levels[h+1] = mergeSorted(s.levels[h+1], up)
-	s.levels[h] = append(s.levels[h][:0], keep...)
+	s.scratch = up
+	s.levels[h+1] = mergeInto(s.levels[h+1], up)
+	s.levels[h] = s.levels[h][:0]
+	if odd {
+		s.levels[h] = append(s.levels[h], last)
+	}
 }
 
-func mergeSorted(a, b []float64) []float64 {
-	out := make([]float64, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if a[i] <= b[j] {
-			out = append(out, a[i])
-			i++
+// mergeInto merges sorted b into sorted a, in a's storage (grown once).
+func mergeInto(a, b []float64) []float64 {
+	n := len(a)
+	a = append(a, b...)
+	i, j := n-1, len(b)-1
+	for k := len(a) - 1; j >= 0; k-- {
+		if i >= 0 && a[i] > b[j] {
+			a[k] = a[i]
+			i--
 		} else {
-			out = append(out, b[j])
-			j++
+			a[k] = b[j]
+			j--
 		}
 	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	return a
 }
 
 // Merge folds o into s. Both must have the same k.
@@ -175,7 +198,7 @@ func (s *KLL) Merge(o *KLL) error {
 	}
 	s.levels[0] = append(s.levels[0], o.levels[0]...)
 	for h := 1; h < len(o.levels); h++ {
-		s.levels[h] = mergeSorted(s.levels[h], o.levels[h])
+		s.levels[h] = mergeInto(s.levels[h], o.levels[h])
 	}
 	s.n += o.n
 	s.min = math.Min(s.min, o.min)
@@ -342,6 +365,7 @@ func (s *KLL) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("sketch: KLL: levels weigh %d, n says %d", w, j.N)
 	}
 	s.k, s.n, s.min, s.max, s.levels, s.rng = j.K, j.N, math.Inf(1), math.Inf(-1), j.Levels, j.RNG
+	s.caps, s.totalCap = nil, 0
 	s.view.Store(nil)
 	if j.N > 0 {
 		if j.Min == nil || j.Max == nil {

@@ -34,8 +34,12 @@ type Options struct {
 	Warmup    int
 	// SuddenWindows is the longest rise, in windows, of a sudden drift [3].
 	SuddenWindows int
-	// MinWindows is the shortest episode kept, in windows [3].
+	// MinWindows is how many drifted windows (severity >= 1) an episode
+	// has at least [3].
 	MinWindows int
+	// MinLevel is how far above the baseline, in baseline standard
+	// deviations, an episode's plateau is at least [3].
+	MinLevel float64
 	// MinCycles is how many periods (onset to onset) a periodic drift
 	// shows at least [2].
 	MinCycles int
@@ -62,6 +66,7 @@ func (o Options) withDefaults() Options {
 	def(&o.H, 8)
 	def(&o.MinStd, 0.05)
 	def(&o.PeriodTolerance, 0.25)
+	def(&o.MinLevel, 3)
 	defInt(&o.SuddenWindows, 3)
 	defInt(&o.MinWindows, 3)
 	defInt(&o.MinCycles, 2)
@@ -72,7 +77,7 @@ func (o Options) withDefaults() Options {
 
 func (o Options) validate() error {
 	if o.K <= 0 || o.H <= 0 || o.MinStd <= 0 || o.PeriodTolerance < 0 ||
-		o.SuddenWindows < 1 || o.MinWindows < 1 || o.MinCycles < 1 || o.GroupWindows < 0 || o.Warmup < 1 {
+		o.SuddenWindows < 1 || o.MinWindows < 1 || o.MinLevel < 0 || o.MinCycles < 1 || o.GroupWindows < 0 || o.Warmup < 1 {
 		return fmt.Errorf("timeline: options out of range: %+v", o)
 	}
 	return nil
@@ -159,7 +164,7 @@ func detectFeature(sev, z []float64, base Baseline, opt Options) []segment {
 	for t, v := range sev {
 		z[t] = (v - base.Mean) / std
 	}
-	return keep(segments(z, sev, opt), sev, opt.MinWindows)
+	return keep(segments(z, sev, opt), sev, z, opt)
 }
 
 // outside is the mean and standard deviation of the valid windows outside
@@ -311,7 +316,7 @@ func follow(z, sev []float64, from int, opt Options) (to, restart int) {
 			moreIdx = append(moreIdx, j)
 			if more.Add(z[j] - level) {
 				at := glrOnset(z, moreIdx[more.Onset():], level)
-				if !isDrift(sev, segment{from: from, to: at}, opt.MinWindows) {
+				if !isDrift(sev, z, segment{from: from, to: at}, opt) {
 					return -1, at
 				}
 				more.Reset()
@@ -351,28 +356,32 @@ func glrOnset(z []float64, since []int, level float64) int {
 	return best
 }
 
-// keep keeps the segments that are drift by the threshold's verdict.
-func keep(segs []segment, sev []float64, minWindows int) []segment {
+// keep keeps the segments that are drift (isDrift).
+func keep(segs []segment, sev, z []float64, opt Options) []segment {
 	out := segs[:0]
 	for _, sg := range segs {
-		if isDrift(sev, sg, minWindows) {
+		if isDrift(sev, z, sg, opt) {
 			out = append(out, sg)
 		}
 	}
 	return out
 }
 
-// isDrift: at least minWindows windows of the segment drifted (severity
-// >= 1), and so did the median window of its second half (its plateau).
-// The detectors find changes; the threshold decides whether they matter.
-func isDrift(sev []float64, sg segment, minWindows int) bool {
+// isDrift says whether a segment is drift worth reporting. The detectors
+// find changes; the threshold decides whether they matter: at least
+// MinWindows windows drifted (severity >= 1), and so did the segment's
+// plateau (the median of its second half). And the plateau stands out
+// from the noise: at least MinLevel baseline standard deviations above
+// the baseline, as a Shewhart chart's 3-sigma limit asks, for a threshold
+// that sits inside the noise would otherwise pass a run of noisy windows.
+func isDrift(sev, z []float64, sg segment, opt Options) bool {
 	drifted := 0
 	for _, v := range sev[sg.from:sg.to] {
 		if v >= 1 {
 			drifted++
 		}
 	}
-	return drifted >= minWindows && plateau(sev, sg) >= 1
+	return drifted >= opt.MinWindows && plateau(sev, sg) >= 1 && plateau(z, sg) >= opt.MinLevel
 }
 
 // finding is one feature's classified episode.
@@ -474,14 +483,21 @@ func rise(z []float64, sg segment) int {
 	return sg.to - sg.from
 }
 
-// rampStart dates the start of a gradual rise: where the least-squares
-// line through its rising windows [from, top) meets the baseline (z = 0).
-// The detector only alarms once the ramp stands out from the noise, so the
-// onset it finds is late by about the ramp's first noise-deep stretch. The
-// result stays within [lo, from].
+// rampStart dates the start of a gradual rise: the least-squares line
+// through the rise (the unbroken run of windows above 10% of the plateau
+// that ends at the first window at the plateau, top) is extrapolated back
+// to the baseline (z = 0), as the 10-90% rise of a step response is. The
+// detectors only alarm once a ramp stands out from the noise, so the onset
+// they find comes late by the ramp's first, noise-deep stretch. The result
+// stays within [lo, from]; lo is where the previous episode ended.
 func rampStart(z []float64, from, top, lo int) int {
+	p := plateau(z, segment{from: from, to: len(z)})
+	first := top
+	for t := top - 1; t >= lo && (math.IsNaN(z[t]) || z[t] >= 0.1*p); t-- {
+		first = t
+	}
 	var n, st, sz, stt, stz float64
-	for t := from; t < top; t++ {
+	for t := first; t <= top && t < len(z); t++ {
 		if math.IsNaN(z[t]) {
 			continue
 		}
@@ -489,15 +505,15 @@ func rampStart(z []float64, from, top, lo int) int {
 		n, st, sz, stt, stz = n+1, st+x, sz+z[t], stt+x*x, stz+x*z[t]
 	}
 	den := n*stt - st*st
-	if n < 2 || den == 0 {
+	if n < 3 || den == 0 {
 		return from
 	}
 	slope := (n*stz - st*sz) / den
 	if slope <= 0 {
 		return from
 	}
-	cross := st/n - (sz/n)/slope
-	return min(from, max(lo, int(math.Ceil(cross))))
+	cross := st/n - (sz/n)/slope // where the line is at z = 0
+	return min(from, max(lo, int(math.Floor(cross))+1))
 }
 
 // group merges findings of one type on different features whose onsets

@@ -107,7 +107,7 @@ func simDrift(typ driftsim.Type, seed uint64, features []string) driftsim.Drift 
 // that type, on exactly the drifted features, starting within tolerance:
 //
 //	sudden     start within 1 window
-//	gradual    start from 1 window early to a quarter of the ramp late
+//	gradual    start within an eighth of the ramp (at least 2 windows)
 //	temporary  start and end within 1 window
 //	periodic   start within 1 window, period within 1 window
 //
@@ -160,7 +160,8 @@ func checkEpisode(t *testing.T, e timeline.Episode, truth driftsim.Truth, st *dr
 	}
 	early, late := 1, 1
 	if d.Type == driftsim.Gradual {
-		late = max(1, d.Length/4)
+		early = max(2, d.Length/8)
+		late = early
 	}
 	if e.FromWindow < d.Start-early || e.FromWindow > d.Start+late {
 		t.Errorf("starts at window %d (%s), injected at %d (tolerance -%d/+%d)", e.FromWindow, e.Start.Format(time.RFC3339), d.Start, early, late)
