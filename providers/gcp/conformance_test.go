@@ -99,8 +99,8 @@ func (g *gcpTarget) Monitor(ctx context.Context) error {
 }
 
 func (g *gcpTarget) Metrics(context.Context) ([]monitoring.Metric, error) { return g.ms.Metrics(), nil }
-func (g *gcpTarget) BatchBucket() *blob.Bucket                          { return g.batchB }
-func (g *gcpTarget) LogBucket() *blob.Bucket                            { return g.logB }
+func (g *gcpTarget) BatchBucket() *blob.Bucket                            { return g.batchB }
+func (g *gcpTarget) LogBucket() *blob.Bucket                              { return g.logB }
 
 // terminate sends SIGTERM and waits for the instance to exit of it.
 func terminate(f *fn) error {
