@@ -260,8 +260,17 @@ func TestAWSModule(t *testing.T) {
 		for k := range m.local("model_alarms", ctx).AsValueMap() {
 			names = append(names, k)
 		}
-		if got := sorted(names); !reflect.DeepEqual(got, []string{"data_quality_issues", "drift_share", "performance_drop"}) {
+		if got := sorted(names); !reflect.DeepEqual(got, []string{"data_quality_issues", "drift_share"}) {
 			t.Errorf("model alarms %v", got)
+		}
+		// performance_drop is published with the primary metric's name as a
+		// dimension: one alarm per name, narrowed to the bundle's when known.
+		pd := m.one("resource", "aws_cloudwatch_metric_alarm", "performance_drop")
+		if m.attrText(pd, "for_each") != "toset(var.performance_metrics)" || !strings.Contains(m.attrText(pd, "dimensions"), "metric = each.key") {
+			t.Error("performance alarm does not match the metric dimension")
+		}
+		if got := strs(ctx.Variables["var"].GetAttr("performance_metrics")); !reflect.DeepEqual(got, []string{"roc_auc"}) {
+			t.Errorf("performance_metrics = %v, want the bundle's roc_auc", got)
 		}
 		checkPerFeature(t, m, m.one("resource", "aws_cloudwatch_metric_alarm", "feature_drift"), ctx)
 		fd := m.one("resource", "aws_cloudwatch_metric_alarm", "feature_drift")

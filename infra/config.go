@@ -55,6 +55,10 @@ type Config struct {
 
 	DriftShareThreshold      float64
 	PerformanceDropThreshold float64
+	// PerformanceMetric is the bundle's primary performance metric
+	// (roc_auc, accuracy, r2): on AWS the performance alarm's dimension.
+	// Empty watches every name it can take.
+	PerformanceMetric string
 	PredictErrorThreshold    int           // failures in 5 minutes
 	PredictP99Latency        time.Duration // p99 alarm
 

@@ -161,6 +161,9 @@ func (c Config) values(artifact string) map[string]cty.Value {
 	switch c.Cloud {
 	case AWS:
 		setString("region", c.Region)
+		if c.PerformanceMetric != "" {
+			v["performance_metrics"] = cty.ListVal([]cty.Value{cty.StringVal(c.PerformanceMetric)})
+		}
 	case GCP:
 		setString("project", c.Project)
 		setString("region", c.Region)

@@ -233,7 +233,7 @@ func configs(t *testing.T) []infra.Config {
 	}
 	base := infra.Config{
 		ModelName: "breast-cancer", ModelVersion: "3", Features: features,
-		ArtifactPath: artifact, AlarmEmail: "ml@example.com",
+		ArtifactPath: artifact, AlarmEmail: "ml@example.com", PerformanceMetric: "roc_auc",
 		Tags: map[string]string{"team": "ml"},
 	}
 	aws, gcp, az := base, base, base

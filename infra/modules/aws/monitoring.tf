@@ -30,11 +30,6 @@ locals {
       comparison  = "GreaterThanThreshold"
       threshold   = 0
     }
-    performance_drop = {
-      description = "The primary metric dropped against the reference by the threshold or more"
-      comparison  = "GreaterThanOrEqualToThreshold"
-      threshold   = var.performance_drop_threshold
-    }
   }
 }
 
@@ -52,6 +47,29 @@ resource "aws_cloudwatch_metric_alarm" "model" {
   evaluation_periods  = 1
   comparison_operator = each.value.comparison
   threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.alarm_actions
+  tags          = var.tags
+}
+
+# performance_drop carries the primary metric's name as a dimension too
+# (roc_auc, accuracy or r2, by task): one alarm per name it may take.
+resource "aws_cloudwatch_metric_alarm" "performance_drop" {
+  for_each          = toset(var.performance_metrics)
+  alarm_name        = "${var.name}-performance-drop-${each.key}"
+  alarm_description = "modelfn ${var.model_name} ${var.model_version}: ${each.key} dropped by ${var.performance_drop_threshold} or more of its reference value"
+
+  namespace   = local.metrics_namespace
+  metric_name = "performance_drop"
+  dimensions  = merge(local.metric_dimensions, { metric = each.key })
+  statistic   = "Maximum"
+  period      = local.monitor_period
+
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = var.performance_drop_threshold
   treat_missing_data  = "notBreaching"
 
   alarm_actions = local.alarm_actions

@@ -52,6 +52,7 @@ output "alarm_names" {
   description = "Every CloudWatch alarm of this deployment."
   value = concat(
     [for a in aws_cloudwatch_metric_alarm.model : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.performance_drop : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.feature_drift : a.alarm_name],
     [
       aws_cloudwatch_metric_alarm.predict_errors.alarm_name,

@@ -89,6 +89,12 @@ variable "performance_drop_threshold" {
   default     = 0.1
 }
 
+variable "performance_metrics" {
+  description = "Names the primary performance metric may have (the `metric` dimension of performance_drop): roc_auc for a scored binary classifier, accuracy for other classifiers, r2 for regression. Give the bundle's one to have a single alarm."
+  type        = list(string)
+  default     = ["roc_auc", "accuracy", "r2"]
+}
+
 variable "predict_error_threshold" {
   description = "Alarm when the predict function fails this many times in 5 minutes."
   type        = number

@@ -58,7 +58,6 @@ resource "azurerm_function_app_flex_consumption" "this" {
     {
       MODELFN_FUNCTION                          = each.key
       MODELFN_MONITOR_SCHEDULE                  = local.monitor_schedule
-      MODELFN_ARTIFACT_SHA256                   = filesha256(var.artifact_path)
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "Authorization=AAD"
     },
     { for other in local.functions : "AzureWebJobs.${other}.Disabled" => "true" if other != each.key },

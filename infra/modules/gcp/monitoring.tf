@@ -19,7 +19,7 @@ locals {
     unseen_category_share   = { label = "feature", unit = "1", description = "Share of categories absent from the reference" }
     data_quality_issues     = { label = "", unit = "1", description = "Data-quality violations found in the run" }
     performance             = { label = "metric", unit = "1", description = "A performance metric on labelled predictions" }
-    performance_drop        = { label = "", unit = "1", description = "Relative drop of the primary metric against the reference" }
+    performance_drop        = { label = "metric", unit = "1", description = "Relative drop of the primary metric (the metric label) against the reference" }
     window_rows             = { label = "", unit = "1", description = "Records in the current window" }
     monitor_objects_read    = { label = "", unit = "1", description = "Log objects the run read" }
     monitor_records_read    = { label = "", unit = "1", description = "Log records the run read" }
