@@ -58,9 +58,9 @@ type Config struct {
 	// PerformanceMetric is the bundle's primary performance metric
 	// (roc_auc, accuracy, r2): on AWS the performance alarm's dimension.
 	// Empty watches every name it can take.
-	PerformanceMetric string
-	PredictErrorThreshold    int           // failures in 5 minutes
-	PredictP99Latency        time.Duration // p99 alarm
+	PerformanceMetric     string
+	PredictErrorThreshold int           // failures in 5 minutes
+	PredictP99Latency     time.Duration // p99 alarm
 
 	AlarmEmail              string
 	LogRetentionDays        int

@@ -16,7 +16,7 @@ type trivyReport struct {
 		Target            string
 		Misconfigurations []struct {
 			ID, AVDID, Title, Severity, Status, Message string
-			CauseMetadata                              struct {
+			CauseMetadata                               struct {
 				Resource  string
 				StartLine int
 			}
