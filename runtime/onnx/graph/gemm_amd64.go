@@ -37,12 +37,20 @@ func gemmRowsFast(m, n, k int, a []float32, lda int, b []float32, ldb int, c []f
 		for ; j < n8; j += 8 {
 			sgemmRow8(&ci[j], ai, &b[j], k, ldb)
 		}
-		for ; j < n; j++ {
-			var s float32
-			for p := 0; p < k; p++ {
-				s += a[i*lda+p] * b[p*ldb+j]
+		if j < n {
+			// The last n%8 columns, p outer so b is read row by row.
+			var acc [8]float32
+			tail := acc[:n-j]
+			ar := a[i*lda : i*lda+k]
+			for p, x := range ar {
+				br := b[p*ldb+j : p*ldb+n]
+				for q := range tail {
+					tail[q] += x * br[q]
+				}
 			}
-			ci[j] += s
+			for q, v := range tail {
+				ci[j+q] += v
+			}
 		}
 	}
 	return true

@@ -438,10 +438,13 @@ func expNonPositive(x float64) float64 {
 		return 0
 	}
 	const ln2hi, ln2lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10
-	n := math.Floor(x*(1/math.Ln2) + 0.5)
+	// x <= 0, so truncating x/ln2 - 0.5 toward zero rounds x/ln2 to the
+	// nearest integer without a call to math.Floor.
+	k := int64(x*(1/math.Ln2) - 0.5)
+	n := float64(k)
 	r := (x - n*ln2hi) - n*ln2lo
 	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
-	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)
+	return p * math.Float64frombits(uint64(k+1023)<<52)
 }
 
 func argExtreme(a, out *Tensor, ax int64, keep, last, isMax bool) error {
