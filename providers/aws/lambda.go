@@ -116,19 +116,18 @@ type MonitorSummary struct {
 
 // Monitor runs one monitor pass. Any event starts it: EventBridge
 // Scheduler sends the target's configured input, a scheduled rule its
-// "Scheduled Event" document. A failed pass is returned as the
+// "Scheduled Event" document, `aws lambda invoke` whatever it is given. A failed pass is returned as the
 // invocation's error, so the scheduler's retry policy and the function's
 // on-failure destination see it.
 func (h *Handler) Monitor(ctx context.Context, raw json.RawMessage) (*MonitorSummary, error) {
+	// Any payload starts a pass; the fields of a scheduled event (which
+	// modelfn's scheduler input imitates) only narrate.
 	var trigger struct {
-		DetailType    string `json:"detail-type"` // scheduled rule: "Scheduled Event"
-		Source        string `json:"source"`
-		Time          string `json:"time"`
-		ScheduledTime string `json:"scheduled_time"` // the scheduler input modelfn's Terraform sets
+		Source string `json:"source"`
+		Time   string `json:"time"`
 	}
-	_ = json.Unmarshal(raw, &trigger) // any payload starts a pass; these fields only narrate
-	h.log.Info("monitor: started", "trigger", cmp.Or(trigger.DetailType, trigger.Source, "invoke"),
-		"scheduled_time", cmp.Or(trigger.Time, trigger.ScheduledTime))
+	_ = json.Unmarshal(raw, &trigger)
+	h.log.Info("monitor: started", "trigger", cmp.Or(trigger.Source, "invoke"), "scheduled_time", trigger.Time)
 	res, err := h.app.Monitor.Run(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("monitor %s/%s: %w", h.app.Bundle.Config.Name, h.app.Bundle.Config.Version, err)
