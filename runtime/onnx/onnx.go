@@ -16,6 +16,7 @@ package onnx
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
@@ -45,6 +46,9 @@ type feed struct {
 	typ  graph.DataType
 	col  int  // -1: every feature in schema order
 	flat bool // shape [N] rather than [N, 1]
+	// cats marks categorical columns feeding a numeric input: their raw
+	// text (a category such as "3") is parsed, not their schema position.
+	cats []bool
 }
 
 // Open loads an ONNX model file for the given schema. With an empty spec
@@ -220,7 +224,7 @@ func (m *model) mapInputs(s *runtime.Schema) error {
 				if err := numericOrString(in, s, -1); err != nil {
 					return err
 				}
-				m.feeds = []feed{{name: in.Name, typ: in.Type, col: -1}}
+				m.feeds = []feed{{name: in.Name, typ: in.Type, col: -1, cats: catColumns(s, -1)}}
 				return nil
 			}
 		}
@@ -230,7 +234,7 @@ func (m *model) mapInputs(s *runtime.Schema) error {
 		if !ok {
 			return fmt.Errorf("input %q matches no feature of the schema (features: %v)", in.Name, s.Names())
 		}
-		f := feed{name: in.Name, typ: in.Type, col: col}
+		f := feed{name: in.Name, typ: in.Type, col: col, cats: catColumns(s, col)}
 		switch len(in.Shape) {
 		case 1:
 			f.flat = true
@@ -251,6 +255,17 @@ func (m *model) mapInputs(s *runtime.Schema) error {
 		m.feeds = append(m.feeds, f)
 	}
 	return nil
+}
+
+// catColumns marks the categorical features among those a feed takes.
+func catColumns(s *runtime.Schema, col int) []bool {
+	var out []bool
+	for i, f := range s.Features {
+		if col < 0 || i == col {
+			out = append(out, f.Type == runtime.Categorical)
+		}
+	}
+	return out
 }
 
 // numericOrString checks an input's element type against the features it
@@ -343,7 +358,7 @@ func fill(t *graph.Tensor, fd feed, b *runtime.Batch) error {
 	if err != nil {
 		return err
 	}
-	if fd.col < 0 && fd.typ == graph.Float {
+	if fd.col < 0 && fd.typ == graph.Float && !slices.Contains(fd.cats, true) {
 		for i, v := range b.X[:b.Rows*w] {
 			t.F32[i] = float32(v)
 		}
@@ -357,6 +372,17 @@ func fill(t *graph.Tensor, fd feed, b *runtime.Batch) error {
 			}
 			dst := r*cols + c
 			v := b.X[src]
+			if fd.typ != graph.String && fd.cats[c] {
+				// A category written as a number ("3") feeds its value.
+				x, err := strconv.ParseFloat(b.S[src], 64)
+				if b.S[src] == "" {
+					x, err = math.NaN(), nil // missing
+				}
+				if err != nil {
+					return fmt.Errorf("row %d: category %q is not a number, as the %v input needs", r, b.S[src], fd.typ)
+				}
+				v = x
+			}
 			switch fd.typ {
 			case graph.Float:
 				t.F32[dst] = float32(v)
