@@ -72,9 +72,12 @@ func TestAzureModule(t *testing.T) {
 			t.Error("apps do not disable the other functions")
 		}
 		// Where each role may be assigned.
-		allowedScopes := []string{"azurerm_storage_container.", "azurerm_storage_account.runtime.id", "azurerm_monitor_data_collection_rule.metrics.id", "azurerm_application_insights.this.id"}
+		allowedScopes := []string{"azurerm_storage_container.", "azurerm_storage_queue.", "azurerm_storage_account.runtime.id", "azurerm_monitor_data_collection_rule.metrics.id", "azurerm_application_insights.this.id"}
 		for _, r := range m.all("resource", "azurerm_role_assignment") {
 			scope := m.attrText(r, "scope")
+			if scope == "each.value.id" {
+				scope = m.attrText(r, "for_each")
+			}
 			ok := false
 			for _, a := range allowedScopes {
 				ok = ok || strings.HasPrefix(scope, a)
@@ -135,7 +138,7 @@ func TestAzureModule(t *testing.T) {
 		}
 	})
 
-	t.Run("batch: Event Grid on input/ only, with dead-lettering", func(t *testing.T) {
+	t.Run("batch: Event Grid queues input/ events for the batch function", func(t *testing.T) {
 		m := m.with(t)
 		sub := m.one("resource", "azurerm_eventgrid_system_topic_event_subscription", "batch")
 		if got := m.attrText(nested(sub, "subject_filter")[0], "subject_begins_with"); !strings.HasSuffix(got, `/blobs/input/"`) {
@@ -144,17 +147,24 @@ func TestAzureModule(t *testing.T) {
 		if got := strs(m.eval(sub, "included_event_types", nil)); !reflect.DeepEqual(got, []string{"Microsoft.Storage.BlobCreated"}) {
 			t.Errorf("event types %v", got)
 		}
-		if !strings.Contains(m.attrText(nested(sub, "azure_function_endpoint")[0], "function_id"), `this["batch"].id}/functions/batch`) {
-			t.Error("events do not go to the batch function")
+		q := nested(sub, "storage_queue_endpoint")
+		if len(q) != 1 || m.attrText(q[0], "queue_name") != `azurerm_storage_queue.batch["modelfn-batch"].name` {
+			t.Error("events do not go to the modelfn-batch queue")
 		}
 		if len(nested(sub, "storage_blob_dead_letter_destination")) != 1 {
 			t.Error("no dead-letter destination")
 		}
-		if got := m.local("monitor_schedule", ctx).AsString(); got != "0 0 */1 * * *" {
-			t.Errorf("hourly NCRONTAB %q", got)
+		// The names providers/azure's function.json uses.
+		if got := strs(m.eval(m.one("resource", "azurerm_storage_queue", "batch"), "for_each", ctx)); !reflect.DeepEqual(got, []string{"modelfn-batch", "modelfn-batch-poison"}) {
+			t.Errorf("queues %v", got)
 		}
-		if got := m.local("monitor_schedule", vars(t, dir, map[string]cty.Value{"monitor_interval_minutes": cty.NumberIntVal(5)})).AsString(); got != "0 */5 * * * *" {
-			t.Errorf("5-minute NCRONTAB %q", got)
+		app := m.one("resource", "azurerm_function_app_flex_consumption", "this")
+		if !strings.Contains(m.attrText(app, "app_settings"), "MODELFN_STORAGE__queueServiceUri = azurerm_storage_account.data.primary_queue_endpoint") {
+			t.Error("the queue trigger's connection MODELFN_STORAGE is not set")
+		}
+		bq := m.one("resource", "azurerm_role_assignment", "batch_queues")
+		if !strings.Contains(m.attrText(bq, "principal_id"), `["batch"]`) {
+			t.Error("the queues are not the batch function's")
 		}
 	})
 

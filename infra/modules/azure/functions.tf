@@ -1,7 +1,9 @@
 # One Flex Consumption plan and app per function, all from the same zip.
 # The host loads every function folder in the zip; the others are
 # disabled in each app (AzureWebJobs.<name>.Disabled), and
-# MODELFN_FUNCTION tells the handler which role it plays.
+# MODELFN_FUNCTION tells the handler which role it plays. The monitor's
+# timer schedule and the predict function's authLevel are in the zip's
+# function.json files, built from the bundle.
 
 resource "azurerm_service_plan" "this" {
   for_each            = local.functions
@@ -56,8 +58,9 @@ resource "azurerm_function_app_flex_consumption" "this" {
   app_settings = merge(
     local.environment,
     {
-      MODELFN_FUNCTION                          = each.key
-      MODELFN_MONITOR_SCHEDULE                  = local.monitor_schedule
+      MODELFN_FUNCTION = each.key
+      # The batch queue trigger's identity-based connection.
+      MODELFN_STORAGE__queueServiceUri          = azurerm_storage_account.data.primary_queue_endpoint
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "Authorization=AAD"
     },
     { for other in local.functions : "AzureWebJobs.${other}.Disabled" => "true" if other != each.key },
@@ -68,10 +71,18 @@ resource "azurerm_function_app_flex_consumption" "this" {
   depends_on = [azurerm_storage_container.deploy]
 }
 
-# Batch: Event Grid delivers BlobCreated events for blobs under input/ of
-# the batch container straight to the batch function (an Event Grid
-# trigger, found by its resource ID: no key handling). Undeliverable
-# events go to the deadletter container.
+# Batch: Event Grid puts each BlobCreated event for a blob under input/
+# of the batch container on a storage queue, which the batch function's
+# queue trigger drains (names from providers/azure: queue modelfn-batch,
+# connection MODELFN_STORAGE). The queue decouples delivery from the
+# app's deployment and gives retries and a poison queue; events Event
+# Grid cannot deliver go to the deadletter container.
+resource "azurerm_storage_queue" "batch" {
+  for_each           = toset(["modelfn-batch", "modelfn-batch-poison"])
+  name               = each.key
+  storage_account_id = azurerm_storage_account.data.id
+}
+
 resource "azurerm_eventgrid_system_topic" "data" {
   name                   = "${var.name}-data-events"
   resource_group_name    = azurerm_resource_group.this.name
@@ -84,6 +95,14 @@ resource "azurerm_eventgrid_system_topic" "data" {
   }
 
   tags = var.tags
+}
+
+resource "azurerm_role_assignment" "events_to_queue" {
+  scope                = azurerm_storage_queue.batch["modelfn-batch"].id
+  role_definition_name = "Storage Queue Data Message Sender"
+  principal_id         = azurerm_eventgrid_system_topic.data.identity[0].principal_id
+  principal_type       = "ServicePrincipal"
+  description          = "modelfn ${var.name}: Event Grid queues batch events"
 }
 
 resource "azurerm_role_assignment" "deadletter" {
@@ -99,10 +118,13 @@ resource "azurerm_eventgrid_system_topic_event_subscription" "batch" {
   system_topic        = azurerm_eventgrid_system_topic.data.name
   resource_group_name = azurerm_resource_group.this.name
 
-  azure_function_endpoint {
-    function_id                       = "${azurerm_function_app_flex_consumption.this["batch"].id}/functions/batch"
-    max_events_per_batch              = 1
-    preferred_batch_size_in_kilobytes = 64
+  storage_queue_endpoint {
+    storage_account_id = azurerm_storage_account.data.id
+    queue_name         = azurerm_storage_queue.batch["modelfn-batch"].name
+  }
+
+  delivery_identity {
+    type = "SystemAssigned"
   }
 
   included_event_types = ["Microsoft.Storage.BlobCreated"]
@@ -126,7 +148,7 @@ resource "azurerm_eventgrid_system_topic_event_subscription" "batch" {
     storage_blob_container_name = azurerm_storage_container.data["deadletter"].name
   }
 
-  depends_on = [azurerm_role_assignment.deadletter, azurerm_role_assignment.data]
+  depends_on = [azurerm_role_assignment.events_to_queue, azurerm_role_assignment.deadletter]
 }
 
 # The host's default function key: callers send it as ?code= or the

@@ -1,7 +1,8 @@
 # Each app's system-assigned identity gets only what its function uses:
 # - predict: write blobs in logs (custom role: write, no read or delete);
 # - batch: read and write batch (input/ in, output/ and errors/ out,
-#   stale errors deleted), write blobs in logs;
+#   stale errors deleted), write blobs in logs, take messages from its
+#   queue and move failing ones to the poison queue;
 # - monitor: read logs and write its state there, publish to the metrics
 #   data collection rule.
 # Every app's host also needs its runtime storage and Application Insights.
@@ -40,6 +41,15 @@ resource "azurerm_role_assignment" "data" {
   description          = "modelfn ${var.name}: ${each.value.fn} on container ${each.value.container}"
   role_definition_id   = each.value.role == "writer" ? azurerm_role_definition.blob_writer.role_definition_resource_id : null
   role_definition_name = each.value.role == "writer" ? null : each.value.role
+}
+
+resource "azurerm_role_assignment" "batch_queues" {
+  for_each             = azurerm_storage_queue.batch
+  scope                = each.value.id
+  role_definition_name = "Storage Queue Data Contributor"
+  principal_id         = azurerm_function_app_flex_consumption.this["batch"].identity[0].principal_id
+  principal_type       = "ServicePrincipal"
+  description          = "modelfn ${var.name}: batch drains ${each.key}"
 }
 
 resource "azurerm_role_assignment" "metrics" {

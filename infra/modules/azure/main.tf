@@ -1,7 +1,8 @@
 # modelfn on Azure: the three functions as three Function Apps on Flex
 # Consumption (Linux, custom handler) from one zip, each with its own
-# system-assigned identity: predict (HTTP, function keys), batch (Event
-# Grid trigger on blobs created under input/) and monitor (timer). Data
+# system-assigned identity: predict (HTTP, function keys), batch (blobs
+# created under input/, through Event Grid and a storage queue) and
+# monitor (timer). Data
 # in a storage account of its own with container-scoped roles; metrics
 # in a custom Log Analytics table through a data collection rule, with
 # scheduled-query alerts on them.
@@ -25,17 +26,8 @@ locals {
     AZURE_STORAGE_ACCOUNT = azurerm_storage_account.data.name
     MODELFN_LOG_URL       = "azblob://${azurerm_storage_container.data["logs"].name}"
     MODELFN_BATCH_URL     = "azblob://${azurerm_storage_container.data["batch"].name}"
-    MODELFN_METRICS_URL   = "azuremonitor://${trimprefix(azurerm_monitor_data_collection_endpoint.this.logs_ingestion_endpoint, "https://")}?rule=${azurerm_monitor_data_collection_rule.metrics.immutable_id}&stream=${local.metrics_stream}"
+    MODELFN_METRICS_URL   = "azuremonitor://${trimsuffix(trimprefix(azurerm_monitor_data_collection_endpoint.this.logs_ingestion_endpoint, "https://"), "/")}?rule=${azurerm_monitor_data_collection_rule.metrics.immutable_id}&stream=${local.metrics_stream}"
   }
-
-  # NCRONTAB (with seconds) for the timer trigger; function.json refers
-  # to it as %MODELFN_MONITOR_SCHEDULE%.
-  m = var.monitor_interval_minutes
-  monitor_schedule = (
-    local.m < 60 ? "0 */${local.m} * * * *" :
-    local.m < 1440 ? "0 0 */${floor(local.m / 60)} * * *" :
-    "0 0 0 * * *"
-  )
 }
 
 resource "azurerm_resource_group" "this" {

@@ -80,7 +80,7 @@ variable "batch_timeout_seconds" {
 }
 
 variable "monitor_interval_minutes" {
-  description = "How often the monitor runs."
+  description = "How often the monitor runs. On Azure the timer schedule itself is in the built function.json (from the bundle); this sizes the alert windows."
   type        = number
   default     = 60
   validation {
