@@ -159,7 +159,7 @@ func TestAzureModule(t *testing.T) {
 			t.Errorf("queues %v", got)
 		}
 		app := m.one("resource", "azurerm_function_app_flex_consumption", "this")
-		if !strings.Contains(m.attrText(app, "app_settings"), "MODELFN_STORAGE__queueServiceUri = azurerm_storage_account.data.primary_queue_endpoint") {
+		if !strings.Contains(strings.Join(strings.Fields(m.attrText(app, "app_settings")), " "), "MODELFN_STORAGE__queueServiceUri = azurerm_storage_account.data.primary_queue_endpoint") {
 			t.Error("the queue trigger's connection MODELFN_STORAGE is not set")
 		}
 		bq := m.one("resource", "azurerm_role_assignment", "batch_queues")
