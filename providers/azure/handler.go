@@ -119,10 +119,13 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if h.app.Batch != nil {
-		if a, err := h.app.BatchBucket.Attributes(ctx, key); err == nil && h.app.Batch.UpToDate(ctx, key, a.ModTime) {
-			h.done(w, fmt.Sprintf("%s is already scored (a repeated event)", key))
-			return
+	// Delivery is at least once: skip an input whose output is newer.
+	if s := h.app.Batch; s != nil {
+		if _, err := s.OutputKey(key); err == nil {
+			if a, err := h.app.BatchBucket.Attributes(ctx, key); err == nil && s.UpToDate(ctx, key, a.ModTime) {
+				h.done(w, fmt.Sprintf("%s is already scored (a repeated event)", key))
+				return
+			}
 		}
 	}
 	err = h.app.ScoreObject(ctx, functions.Object{Bucket: container, Key: key, ETag: ev.Data.ETag, Size: ev.Data.ContentLength})

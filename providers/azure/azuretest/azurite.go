@@ -43,7 +43,8 @@ var listening = regexp.MustCompile(`listens on (http://127\.0\.0\.1:\d+)`)
 // StartAzurite runs azurite-blob (bin) in memory on a free port, in dir.
 func StartAzurite(ctx context.Context, bin, dir string) (*Azurite, error) {
 	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
-		"--extentMemoryLimit", "512", "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent", "--location", dir)
+		"--extentMemoryLimit", "512", "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent")
+	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the tests
 	out, err := cmd.StdoutPipe()
 	if err != nil {
