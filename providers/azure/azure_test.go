@@ -191,8 +191,8 @@ func (x *target) Monitor(ctx context.Context) error {
 }
 
 func (x *target) Metrics(context.Context) ([]monitoring.Metric, error) { return x.ingest.Metrics() }
-func (x *target) BatchBucket() *blob.Bucket                           { return x.batch }
-func (x *target) LogBucket() *blob.Bucket                             { return x.logs }
+func (x *target) BatchBucket() *blob.Bucket                            { return x.batch }
+func (x *target) LogBucket() *blob.Bucket                              { return x.logs }
 
 // A function key is required unless the bundle opts into a public
 // endpoint (the runner checks keys as the host does).
