@@ -16,7 +16,7 @@ BUNDLE       := $(EXAMPLE)/bundle
 
 # Debian packages the fixtures, comparisons and browser tests use.
 APT_PACKAGES := python3-xgboost python3-sklearn python3-scipy python3-numpy python3-pandas \
-                python3-onnx python3-fastapi python3-uvicorn chromium wrk libonnx-testdata
+                python3-onnx python3-fastapi python3-uvicorn chromium wrk libonnx-testdata nodejs
 
 # Area fragments (mk/*.mk) append to these.
 TEST_TOOLS   :=
@@ -31,11 +31,15 @@ include $(sort $(wildcard mk/*.mk))
 run:
 	$(GO) run ./cmd/modelfn serve --bundle $(BUNDLE) --addr 127.0.0.1:8080 --data .run
 
-## example: retrain the example model with xgboost and rebuild its bundle (committed)
+## example: retrain the example model with xgboost and rebuild the example bundles (committed)
 example: tools-apt
 	/usr/bin/python3 $(EXAMPLE)/train.py
 	$(GO) run ./cmd/modelfn init --force --model $(EXAMPLE)/model.json --reference $(EXAMPLE)/reference.csv \
 	  --target target --validation $(EXAMPLE)/holdout.csv --classes malignant,benign --name breast-cancer --dir $(BUNDLE)
+	cp runtime/onnx/testdata/pipeline_breast.onnx examples/breast-cancer-onnx/model.onnx
+	cp runtime/onnx/testdata/pipeline_breast.reference.csv examples/breast-cancer-onnx/reference.csv
+	$(GO) run ./cmd/modelfn init --force --model examples/breast-cancer-onnx/model.onnx \
+	  --reference examples/breast-cancer-onnx/reference.csv --target target --name breast-cancer-onnx --dir examples/breast-cancer-onnx/bundle
 
 ## test: vet, format check and every test with the race detector, tools installed first
 test: tools vet

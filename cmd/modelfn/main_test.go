@@ -64,3 +64,20 @@ func TestHelpTeaches(t *testing.T) {
 		}
 	}
 }
+
+// TestInitONNX: an ONNX pipeline (scaler + one-hot on a string column +
+// logistic regression) takes the same path as XGBoost, its task and class
+// names learnt from the model.
+func TestInitONNX(t *testing.T) {
+	dir := t.TempDir()
+	onnx := filepath.Join(tools.Root(), "examples", "breast-cancer-onnx")
+	out, err := run(t, "init", "--model", filepath.Join(onnx, "model.onnx"), "--reference", filepath.Join(onnx, "reference.csv"),
+		"--target", "target", "--dir", filepath.Join(dir, "b"))
+	if err != nil || !strings.Contains(out, `wrote bundle "model"`) || !strings.Contains(out, "classification onnx, 7 features, classes [benign malignant]") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err = run(t, "predict", "--bundle", filepath.Join(dir, "b"), "--input", filepath.Join(onnx, "reference.csv"), "--output", filepath.Join(dir, "out.csv"))
+	if err != nil || !strings.Contains(out, "569 rows, 569 scored") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}

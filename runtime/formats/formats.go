@@ -4,5 +4,6 @@
 package formats
 
 import (
+	_ "github.com/modelfn/modelfn/runtime/onnx"    // onnx
 	_ "github.com/modelfn/modelfn/runtime/xgboost" // xgboost-json
 )
