@@ -363,14 +363,20 @@ func (c *numCol) merge(o *numCol, opt ProfileOptions) error {
 
 // mergeSample draws a uniform sample of up to cap values from the union of
 // two uniform samples, taking from each in proportion to the rows it
-// stands for.
+// stands for. When one side's sample is small for its rows (profiles with
+// a smaller cap merged in), the merged sample shrinks so that it stays
+// uniform.
 func (c *numCol) mergeSample(o *numCol, cap int) []float64 {
 	total := c.seen + o.seen
-	k := int(min(int64(cap), total))
-	ka := int(math.Round(float64(k) * float64(c.seen) / float64(total)))
-	ka = min(ka, len(c.values))
-	kb := min(k-ka, len(o.values))
-	ka = min(k-kb, len(c.values))
+	k := float64(min(int64(cap), total))
+	if c.seen > 0 {
+		k = math.Min(k, float64(len(c.values))*float64(total)/float64(c.seen))
+	}
+	if o.seen > 0 {
+		k = math.Min(k, float64(len(o.values))*float64(total)/float64(o.seen))
+	}
+	ka := min(int(math.Round(k*float64(c.seen)/float64(total))), len(c.values))
+	kb := min(int(math.Round(k*float64(o.seen)/float64(total))), len(o.values))
 	out := make([]float64, 0, ka+kb)
 	out = append(out, c.pick(c.values, ka)...)
 	return append(out, c.pick(o.values, kb)...)

@@ -214,3 +214,29 @@ func TestOutOfRangeFromReference(t *testing.T) {
 		t.Fatalf("%+v", q)
 	}
 }
+
+// Merging a profile with a small sample into one with a large cap keeps
+// the merged sample uniform: each side contributes in proportion to rows.
+func TestMergeSampleStaysUniform(t *testing.T) {
+	t.Parallel()
+	col := []Column{{Name: "v"}}
+	big := NewProfile(col, ProfileOptions{SampleCap: 1000})
+	small := NewProfile(col, ProfileOptions{SampleCap: 50})
+	for i := 0; i < 5000; i++ {
+		big.Add([]float64{0}, nil)
+		small.Add([]float64{1}, nil)
+	}
+	if err := big.Merge(small); err != nil {
+		t.Fatal(err)
+	}
+	vals := big.num[0].values
+	ones := 0
+	for _, v := range vals {
+		if v == 1 {
+			ones++
+		}
+	}
+	if len(vals) == 0 || math.Abs(float64(ones)/float64(len(vals))-0.5) > 0.05 {
+		t.Fatalf("merged sample has %d ones of %d; the rows are half ones", ones, len(vals))
+	}
+}
