@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"gocloud.dev/blob"
 
 	"github.com/modelfn/modelfn/drift"
+	"github.com/modelfn/modelfn/drift/render"
 	"github.com/modelfn/modelfn/functions/monitoring"
 	"github.com/modelfn/modelfn/runtime"
 )
@@ -234,18 +236,33 @@ func (m *Monitor) healthMetrics(res *Result) []monitoring.Metric {
 	return out
 }
 
-// writeReport stores the run's result as reports/latest.json beside the
-// checkpoint, for people and dashboards.
+// writeReport stores the run's result beside the checkpoint, for people
+// and dashboards: reports/latest.json, and reports/latest.html (the drift
+// report as one self-contained page) when the window was judged.
 func (m *Monitor) writeReport(ctx context.Context, res *Result) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(res); err != nil {
 		return err
 	}
-	key := m.StatePrefix + "reports/latest.json"
-	if err := m.Bucket.WriteAll(ctx, key, buf.Bytes(), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("monitor report %s: %w", key, err)
+	files := map[string][]byte{"latest.json": js.Bytes()}
+	if res.Report != nil {
+		var page bytes.Buffer
+		if err := render.HTML(&page, res.Report); err != nil {
+			return err
+		}
+		files["latest.html"] = page.Bytes()
+	}
+	for name, data := range files {
+		key := m.StatePrefix + "reports/" + name
+		ct := "application/json"
+		if strings.HasSuffix(name, ".html") {
+			ct = "text/html; charset=utf-8"
+		}
+		if err := m.Bucket.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: ct}); err != nil {
+			return fmt.Errorf("monitor report %s: %w", key, err)
+		}
 	}
 	return nil
 }

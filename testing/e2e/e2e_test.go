@@ -146,6 +146,10 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.Contains(stdout.String(), fmt.Sprintf("%d labels joined", len(rows))) {
 		t.Fatalf("labels not joined:\n%s", stdout.String())
 	}
+	page, err := os.ReadFile(filepath.Join(data, "monitor", "breast-cancer", "1", "reports", "latest.html"))
+	if err != nil || !bytes.Contains(page, []byte("mean radius")) {
+		t.Fatalf("no HTML report: %v", err)
+	}
 }
 
 // TestMonitorSurvivesKill9 kills the monitor half-way through a run, many
