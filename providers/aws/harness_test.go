@@ -335,9 +335,18 @@ func (w *cloudWatchWire) snapshot() []putMetricData {
 
 var (
 	taskOnce sync.Once
+	taskDir  string // holds the built zip and the unpacked task
 	taskPath string
 	taskErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if taskDir != "" {
+		os.RemoveAll(taskDir)
+	}
+	os.Exit(code)
+}
 
 // lambdaTask builds the function zip as deployment does, for amd64 (the
 // emulator is x86-64 only), and unpacks it as Lambda does into /var/task.
@@ -349,6 +358,7 @@ func lambdaTask(t testing.TB) string {
 			taskErr = err
 			return
 		}
+		taskDir = dir
 		b, err := bundle.Load(conformance.Bundle())
 		if err != nil {
 			taskErr = err
