@@ -92,11 +92,17 @@ func triggerValue(inv *InvokeRequest) (json.RawMessage, error) {
 	return nil, fmt.Errorf("invocation Data has no trigger value \"event\" (keys: %v)", keys)
 }
 
-// created reports whether the event announces a complete blob. A file
-// created through the Data Lake API first sends CreateFile for an empty
-// file and then FlushWithClose once written: only the latter is scored.
-func (e *storageEvent) created() bool {
-	return e.Type == BlobCreated && e.Data.API != "CreateFile"
+// skip says why an event announces no complete blob ("" when it does). A
+// file created through the Data Lake API first sends CreateFile for an
+// empty file and then FlushWithClose once written: only the latter counts.
+func (e *storageEvent) skip() string {
+	switch {
+	case e.Type != BlobCreated:
+		return e.Type + " events are not scored"
+	case e.Data.API == "CreateFile":
+		return "CreateFile announces an empty file; it is scored on FlushWithClose"
+	}
+	return ""
 }
 
 // blob is the container and blob name the event's subject names:

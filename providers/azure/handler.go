@@ -104,8 +104,8 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "batch", err)
 		return
 	}
-	if !ev.created() {
-		h.done(w, fmt.Sprintf("ignored %s event for %s: only BlobCreated is scored", ev.Type, ev.Subject))
+	if why := ev.skip(); why != "" {
+		h.done(w, fmt.Sprintf("ignored %s: %s", ev.Subject, why))
 		return
 	}
 	container, key, err := ev.blob()
@@ -171,10 +171,16 @@ type timerInfo struct {
 	IsPastDue bool `json:"IsPastDue"`
 }
 
+// done answers a finished invocation. No output binding reads Outputs or
+// ReturnValue, but the host warns on every invocation where they are
+// empty, so they carry the summary too.
 func (h *handler) done(w http.ResponseWriter, msg string) {
-	writeJSON(w, http.StatusOK, InvokeResponse{Outputs: map[string]any{}, Logs: []string{msg}})
+	writeJSON(w, http.StatusOK, InvokeResponse{Outputs: map[string]any{"result": msg}, Logs: []string{msg}, ReturnValue: msg})
 }
 
+// fail answers a failed invocation. The host does not read the body of a
+// non-2xx answer, so the error is also logged to stderr, which the host
+// forwards to Application Insights.
 func (h *handler) fail(w http.ResponseWriter, fn string, err error) {
 	h.log.Error(fn+" failed", "err", err)
 	writeJSON(w, http.StatusInternalServerError, InvokeResponse{Outputs: map[string]any{}, Logs: []string{fn + " failed: " + err.Error()}})
