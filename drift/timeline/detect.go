@@ -28,8 +28,8 @@ type Options struct {
 	// units [0.05: a twentieth of the threshold].
 	MinStd float64
 	// Baselines gives a feature's drift-free level and noise (see
-	// EstimateBaseline). Features without one are estimated from the
-	// series' first Warmup windows [24], at most half the series.
+	// EstimateBaseline). Features without one are estimated, starting
+	// from the series' first Warmup windows [24], at most half the series.
 	Baselines map[string]Baseline
 	Warmup    int
 	// SuddenWindows is the longest rise, in windows, of a sudden drift [3].
@@ -110,8 +110,7 @@ func ForReport(eps []Episode) []drift.Episode {
 }
 
 // Detect finds the drift episodes of a series and classifies them (see the
-// package documentation for the rules). It takes O(windows x features)
-// time, plus sorting each episode's windows for medians.
+// package documentation for the rules), ordered by start.
 func Detect(s *Series, opt Options) ([]Episode, error) {
 	opt = opt.withDefaults()
 	if err := opt.validate(); err != nil {
@@ -170,7 +169,7 @@ func detectFeature(sev, z []float64, base Baseline, opt Options) []segment {
 // outside is the mean and standard deviation of the valid windows outside
 // the segments; ok is false when fewer than minBaselineWindows remain.
 func outside(sev []float64, segs []segment, minStd float64) (b Baseline, ok bool) {
-	var x []float64
+	x := make([]float64, 0, len(sev))
 	next := 0
 	for _, sg := range segs {
 		x = appendValid(x, sev[next:sg.from])
@@ -201,17 +200,19 @@ func (s *Series) check() error {
 			return fmt.Errorf("timeline: window %d (%s): %d severities for %d features", t, w.Start.Format(time.RFC3339), len(w.Severity), len(s.Features))
 		}
 		if t > 0 && w.Start.Before(s.Windows[t-1].Start) {
-			return fmt.Errorf("timeline: window %d starts at %s, before window %d: %w", t, w.Start.Format(time.RFC3339), t-1, errUnordered)
+			return fmt.Errorf("timeline: window %d starts at %s, before window %d: %w", t, w.Start.Format(time.RFC3339), t-1, ErrUnordered)
 		}
 	}
 	return nil
 }
 
-var errUnordered = errors.New("windows are not in time order")
+// ErrUnordered is returned (wrapped) by Detect for windows out of time order.
+var ErrUnordered = errors.New("windows are not in time order")
 
-// estimate is the baseline from the warm-up: the first valid windows, at
-// most Warmup and at most half the series (Phase I of a control chart,
-// assumed drift-free): their mean and standard deviation. ok is false when
+// estimate is the first baseline, from the warm-up: the first valid
+// windows, at most Warmup and at most half the series (Phase I of a
+// control chart), by EstimateBaseline's median and MAD so that a drift
+// beginning inside the warm-up does not carry it away. ok is false when
 // there are fewer than minBaselineWindows of them.
 func estimate(sev []float64, warmup int, minStd float64) (b Baseline, ok bool) {
 	var calm []float64
@@ -227,7 +228,7 @@ func estimate(sev []float64, warmup int, minStd float64) (b Baseline, ok bool) {
 	if len(calm) < minBaselineWindows {
 		return Baseline{}, false
 	}
-	return meanStd(calm, minStd), true
+	return EstimateBaseline(calm, minStd), true
 }
 
 // segment is a stretch of drift on one feature: windows [from, to), where
@@ -307,16 +308,19 @@ func follow(z, sev []float64, from int, opt Options) (to, restart int) {
 	var backIdx, moreIdx []int
 	var sum float64
 	n := 0
+	confirmed := false // the episode so far is drift: no need to watch for a restart
 	for j := from; j < len(z); j++ {
 		if math.IsNaN(z[j]) {
 			continue
 		}
-		if n > 0 {
+		if n > 0 && !confirmed {
 			level := sum / float64(n)
 			moreIdx = append(moreIdx, j)
 			if more.Add(z[j] - level) {
 				at := glrOnset(z, moreIdx[more.Onset():], level)
-				if !isDrift(sev, z, segment{from: from, to: at}, opt) {
+				before := segment{from: from, to: at}
+				if confirmed = isDrift(sev, z, before, opt); !confirmed &&
+					(at-from >= opt.MinWindows || !atDriftLevel(sev, z, before, opt)) {
 					return -1, at
 				}
 				more.Reset()
@@ -381,7 +385,13 @@ func isDrift(sev, z []float64, sg segment, opt Options) bool {
 			drifted++
 		}
 	}
-	return drifted >= opt.MinWindows && plateau(sev, sg) >= 1 && plateau(z, sg) >= opt.MinLevel
+	return drifted >= opt.MinWindows && atDriftLevel(sev, z, sg, opt)
+}
+
+// atDriftLevel is isDrift without the count of drifted windows, to judge a
+// stretch too short to have them.
+func atDriftLevel(sev, z []float64, sg segment, opt Options) bool {
+	return plateau(sev, sg) >= 1 && plateau(z, sg) >= opt.MinLevel
 }
 
 // finding is one feature's classified episode.
@@ -462,7 +472,7 @@ func appendValid(dst, x []float64) []float64 {
 
 // plateau is the median of the second half of a segment's valid values.
 func plateau(x []float64, sg segment) float64 {
-	v := appendValid(nil, x[sg.from:sg.to])
+	v := appendValid(make([]float64, 0, sg.to-sg.from), x[sg.from:sg.to])
 	if len(v) == 0 {
 		return math.NaN()
 	}
@@ -488,8 +498,9 @@ func rise(z []float64, sg segment) int {
 // that ends at the first window at the plateau, top) is extrapolated back
 // to the baseline (z = 0), as the 10-90% rise of a step response is. The
 // detectors only alarm once a ramp stands out from the noise, so the onset
-// they find comes late by the ramp's first, noise-deep stretch. The result
-// stays within [lo, from]; lo is where the previous episode ended.
+// they find comes late by the ramp's first, noise-deep stretch; the line
+// recovers most of it. The result stays within [lo, from]; lo is where the
+// previous episode on the feature ended.
 func rampStart(z []float64, from, top, lo int) int {
 	p := plateau(z, segment{from: from, to: len(z)})
 	first := top
@@ -534,6 +545,7 @@ func (s *Series) group(found []finding, opt Options) []Episode {
 	var open *acc
 	for _, f := range found {
 		joins := open != nil && open.typ == f.typ && f.from-open.from <= opt.GroupWindows &&
+			!slices.Contains(open.features, f.feature) &&
 			(f.typ != Periodic || math.Abs(f.period-open.period) <= max(1, opt.PeriodTolerance*open.period))
 		if !joins {
 			open = &acc{finding: f}

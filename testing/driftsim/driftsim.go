@@ -65,7 +65,7 @@ type Config struct {
 	Start         time.Time     // first window's start [2025-01-01T00:00:00Z]
 	Window        time.Duration // window length [1h]
 	Windows       int           // number of windows [96: four days hourly]
-	Rows          int           // rows per window [200]
+	Rows          int           // rows per window [500]
 	ReferenceRows int           // rows of the drift-free reference sample [2000]
 	Drifts        []Drift
 }
@@ -114,7 +114,7 @@ func Generate(cfg Config) (*Stream, error) {
 	}
 	cfg.Window = cmpOr(cfg.Window, time.Hour)
 	cfg.Windows = cmpOr(cfg.Windows, 96)
-	cfg.Rows = cmpOr(cfg.Rows, 200)
+	cfg.Rows = cmpOr(cfg.Rows, 500)
 	cfg.ReferenceRows = cmpOr(cfg.ReferenceRows, 2000)
 	data := cfg.Data
 	if len(data.Rows) == 0 {
