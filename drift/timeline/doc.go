@@ -87,9 +87,10 @@
 //
 // On driftsim streams resampled from scikit-learn's breast-cancer data
 // (120 hourly windows of 500 rows, shifts of 0.4 to 1 standard deviation on
-// one to three features, normalised Wasserstein distance), the tests find
-// each type with its features, sudden, temporary and periodic onsets within
-// one window, temporary ends within one window, periods within one window,
+// one to three features, normalised Wasserstein distance; and, through
+// drift.CompareData, the KS test's p-values), the tests find each type
+// with its features, sudden, temporary and periodic onsets within one
+// window, temporary ends within one window, periods within one window,
 // gradual starts from three windows early to a quarter of the ramp late,
 // and no episode on the control streams.
 //

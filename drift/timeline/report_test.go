@@ -16,7 +16,7 @@ import (
 // AddReport. (drift.Compare on profiles gives the same results below the
 // profiles' sample cap, as the drift package's tests show; CompareData
 // sorts the reference once, in place, which keeps this test quick.)
-func reportSeries(t testing.TB, s *driftsim.Stream, cfg drift.Config) *timeline.Series {
+func reportSeries(t testing.TB, s *driftsim.Stream, cfg drift.Config) (series *timeline.Series, methods []string) {
 	t.Helper()
 	cols := make([]drift.Column, len(s.Features))
 	for i, f := range s.Features {
@@ -35,9 +35,15 @@ func reportSeries(t testing.TB, s *driftsim.Stream, cfg drift.Config) *timeline.
 	ref := data(s.Reference.Rows)
 	out := &timeline.Series{}
 	for _, w := range s.Windows {
-		out.AddReport(w.Start, w.End, drift.CompareData(ref, data(w.Rows), cfg))
+		rep := drift.CompareData(ref, data(w.Rows), cfg)
+		for _, c := range rep.Columns {
+			if !slices.Contains(methods, c.Method) {
+				methods = append(methods, c.Method)
+			}
+		}
+		out.AddReport(w.Start, w.End, rep)
 	}
-	return out
+	return out, methods
 }
 
 // A stream with three drifts on different features, scored by
@@ -56,7 +62,10 @@ func TestDetectFromReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	series := reportSeries(t, st, drift.Config{})
+	series, methods := reportSeries(t, st, drift.Config{})
+	if !slices.Equal(methods, []string{drift.MethodWasserstein}) {
+		t.Fatalf("methods %v, want wasserstein alone", methods)
+	}
 	t.Logf("%d windows x %d features compared in %v", len(series.Windows), len(series.Features), time.Since(t0))
 	if !slices.Equal(series.Features, st.Features) {
 		t.Fatalf("series features %v, want the stream's", series.Features)
@@ -130,5 +139,48 @@ func TestAddReportAlignsFeatures(t *testing.T) {
 				t.Fatalf("window %d severities %v, want %v", i, w.Severity, want[i])
 			}
 		}
+	}
+}
+
+// With a reference of 1,000 rows drift.Compare chooses the KS test, whose
+// p-values become severities by ln(p)/ln(0.05); each type is still named.
+func TestDetectFromKSReports(t *testing.T) {
+	t.Parallel()
+	only := []string{"mean radius", "mean texture", "worst area", "smoothness error", "worst symmetry"}
+	for _, d := range []driftsim.Drift{
+		{Type: driftsim.None},
+		{Type: driftsim.Sudden, Features: []string{"mean radius"}, Start: 40, Shift: 0.4},
+		{Type: driftsim.Gradual, Features: []string{"mean radius", "worst area"}, Start: 40, Length: 36, Shift: 0.5},
+		{Type: driftsim.Temporary, Features: []string{"worst area"}, Start: 40, Length: 8, Shift: 0.5},
+		{Type: driftsim.Periodic, Features: []string{"mean texture"}, Start: 30, Length: 6, Period: 24, Shift: 0.5},
+	} {
+		t.Run(string(d.Type), func(t *testing.T) {
+			t.Parallel()
+			st, err := driftsim.Generate(driftsim.Config{Seed: 1, Windows: simWindows, Rows: 300, ReferenceRows: 1000, Drifts: []driftsim.Drift{d}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			series, methods := reportSeries(t, st, drift.Config{Only: only})
+			if !slices.Equal(methods, []string{drift.MethodKS}) {
+				t.Fatalf("methods %v, want ks alone", methods)
+			}
+			if len(series.Features) != len(only) {
+				t.Fatalf("features %v, want %v", series.Features, only)
+			}
+			eps, err := timeline.Detect(series, timeline.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Type == driftsim.None {
+				if len(eps) != 0 {
+					t.Fatalf("control: %+v", eps)
+				}
+				return
+			}
+			if len(eps) != 1 {
+				t.Fatalf("found %+v, want one %s episode", eps, d.Type)
+			}
+			checkEpisode(t, eps[0], st.Truth[0], st)
+		})
 	}
 }
