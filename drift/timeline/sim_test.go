@@ -48,8 +48,16 @@ func wassersteinSeries(s *driftsim.Stream) *timeline.Series {
 const (
 	simWindows = 120 // five days of hourly windows
 	simRows    = 500
-	simSeeds   = 8
 )
+
+// simSeeds is how many seeds the matrix test runs per type: 8, or
+// MODELFN_TIMELINE_SEEDS for a longer look.
+func simSeeds() uint64 {
+	if n, err := strconv.Atoi(os.Getenv("MODELFN_TIMELINE_SEEDS")); err == nil && n > 0 {
+		return uint64(n)
+	}
+	return 8
+}
 
 // simFeatures are the columns the matrix test keeps (a third of the
 // dataset, from each of its three groups), to keep it quick under -race.
@@ -124,7 +132,7 @@ func TestDetectNamesInjectedDrift(t *testing.T) {
 	}
 	data := subset(t, all, simFeatures)
 	for _, typ := range []driftsim.Type{driftsim.None, driftsim.Sudden, driftsim.Gradual, driftsim.Temporary, driftsim.Periodic} {
-		for seed := uint64(1); seed <= simSeeds; seed++ {
+		for seed := uint64(1); seed <= simSeeds(); seed++ {
 			d := simDrift(typ, seed, data.Features)
 			t.Run(fmt.Sprintf("%s/seed%d", typ, seed), func(t *testing.T) {
 				t.Parallel()
