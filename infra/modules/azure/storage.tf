@@ -11,6 +11,9 @@
 # unless the apps are integrated into a virtual network, which this
 # module does not create.
 
+# Reachable from the internet (Entra ID only, shared keys off): the apps
+# are not in a virtual network, and batch input is uploaded from outside.
+#trivy:ignore:AVD-AZU-0012
 resource "azurerm_storage_account" "data" {
   name                     = "${local.compact}d${local.suffix}"
   resource_group_name      = azurerm_resource_group.this.name
@@ -78,6 +81,9 @@ resource "azurerm_storage_management_policy" "data" {
   }
 }
 
+# Reachable from the internet (Entra ID only, shared keys off): the
+# Functions hosts are not in a virtual network.
+#trivy:ignore:AVD-AZU-0012
 resource "azurerm_storage_account" "runtime" {
   name                     = "${local.compact}r${local.suffix}"
   resource_group_name      = azurerm_resource_group.this.name
