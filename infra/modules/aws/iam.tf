@@ -132,7 +132,6 @@ data "aws_iam_policy_document" "monitor" {
   statement {
     # PutMetricData has no resource-level permissions; the condition
     # keeps the role to modelfn's namespace.
-    #trivy:ignore:AVD-AWS-0057
     sid       = "PublishMetrics"
     actions   = ["cloudwatch:PutMetricData"]
     resources = ["*"]
