@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelfn/modelfn/drift"
 	"github.com/modelfn/modelfn/drift/render"
+	"github.com/modelfn/modelfn/drift/timeline"
 	"github.com/modelfn/modelfn/functions/monitoring"
 	"github.com/modelfn/modelfn/runtime"
 )
@@ -114,8 +115,14 @@ func (m *Monitor) analyze(st *state, res *Result) {
 	if cur := m.windowPerformance(st, keys); cur != nil {
 		rep.Performance = drift.ComparePerformance(m.RefPerf, cur.accumulator(), m.driftConfig().Performance)
 	}
+	eps, err := m.episodes(st, keys)
+	if err != nil {
+		m.logger().Error("monitor: drift over time", "err", err)
+	}
+	rep.Episodes = timeline.ForReport(eps)
 	res.Report = rep
 	res.Metrics, res.Alarms = m.metrics(rep, res.Time)
+	res.Alarms = append(res.Alarms, m.episodeAlarms(eps, res.Time)...)
 }
 
 // windowPerformance merges the window's labelled predictions; nil when

@@ -352,10 +352,18 @@ func (m *Monitor) listObjects(ctx context.Context, prefix, suffix string) ([]*bl
 // the history) and checkpoint entries for partitions that left it.
 func (m *Monitor) prune(st *state, hours []time.Time) {
 	first := hours[0]
-	for key := range st.Hours {
-		if t, err := time.Parse(hourLayout, key); err != nil || t.Before(first) {
+	for key, h := range st.Hours {
+		t, err := time.Parse(hourLayout, key)
+		if err == nil && t.Before(first) {
+			st.History = append(st.History, m.scoreHour(t, h))
+		}
+		if err != nil || t.Before(first) {
 			delete(st.Hours, key)
 		}
+	}
+	sort.Slice(st.History, func(i, j int) bool { return st.History[i].Start.Before(st.History[j].Start) })
+	if n := len(st.History); n > maxHistory {
+		st.History = st.History[n-maxHistory:]
 	}
 	cut := predlog.Partition(m.LogPrefix, first)
 	for key := range st.Processed {

@@ -26,6 +26,9 @@ type state struct {
 	// Hours holds each hour's mergeable profile and performance, for the
 	// hours inside the window.
 	Hours map[string]*hour `json:"hours"`
+	// History keeps each past hour's drift severities after its profile
+	// has left the window, for drift over time.
+	History []hourScore `json:"history,omitempty"`
 	// Pending labels are ground truth whose prediction was not found yet
 	// (a label can arrive before its prediction's log object).
 	Pending []label   `json:"pending,omitempty"`
