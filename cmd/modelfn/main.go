@@ -49,6 +49,7 @@ Start here:
 		},
 	}
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(newInitCmd(), newServeCmd(), newPredictCmd(), newMonitorCmd(), newDriftCmd())
+	root.AddCommand(newInitCmd(), newServeCmd(), newPredictCmd(), newMonitorCmd(), newDriftCmd(),
+		newBuildCmd(), newGenerateCmd(), newDeployCmd(), newDestroyCmd())
 	return root
 }
