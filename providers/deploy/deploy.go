@@ -29,8 +29,8 @@ type Options struct {
 	Dist, Dir string
 
 	Region, Project, Location, Subscription string
-	Public                                   bool // serve predictions without authentication
-	AlarmEmail                               string
+	Public                                  bool // serve predictions without authentication
+	AlarmEmail                              string
 
 	Terraform string // terraform binary (default: found on $PATH or in .bin)
 	// Approve answers the "apply this plan?" question; nil requires
