@@ -25,11 +25,21 @@ FUZZ_TARGETS  :=
 FUZZTIME     ?= 30s
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: run test vet bench bench-go fuzz tools tools-apt clean example
+.PHONY: run test vet bench bench-go fuzz tools tools-apt clean example deploy destroy
 
 ## run: serve the example bundle locally (predict, batch watcher, monitor schedule)
 run:
 	$(GO) run ./cmd/modelfn serve --bundle $(BUNDLE) --addr 127.0.0.1:8080 --data .run
+
+## deploy: make deploy CLOUD=aws|gcp|azure [BUNDLE=dir] [ARGS="--region eu-west-1 ..."]
+deploy: tools-terraform
+	@test -n "$(CLOUD)" || { echo "usage: make deploy CLOUD=aws|gcp|azure [BUNDLE=dir] [ARGS=...]"; exit 2; }
+	$(GO) run ./cmd/modelfn deploy --cloud $(CLOUD) --bundle $(BUNDLE) $(ARGS)
+
+## destroy: make destroy CLOUD=aws|gcp|azure [BUNDLE=dir]
+destroy: tools-terraform
+	@test -n "$(CLOUD)" || { echo "usage: make destroy CLOUD=aws|gcp|azure [BUNDLE=dir]"; exit 2; }
+	$(GO) run ./cmd/modelfn destroy --cloud $(CLOUD) --bundle $(BUNDLE) $(ARGS)
 
 ## example: retrain the example model with xgboost and rebuild the example bundles (committed)
 example: tools-apt
