@@ -73,8 +73,10 @@ data "aws_iam_policy_document" "batch" {
     resources = ["${local.batch_arn}/input/*"]
   }
   statement {
+    # Large outputs are multipart uploads; a failed run aborts its upload,
+    # so the output appears whole or not at all.
     sid       = "WriteOutputAndErrors"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${local.batch_arn}/output/*", "${local.batch_arn}/errors/*"]
   }
   statement {
@@ -85,7 +87,7 @@ data "aws_iam_policy_document" "batch" {
   }
   statement {
     sid       = "LogPredictions"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${local.logs_arn}/predictions/*"]
   }
   statement {
