@@ -55,10 +55,11 @@ type chunk struct {
 	rows   int        // data rows read, bad ones included
 
 	// From a worker.
-	out  []byte
-	log  []byte
-	logN int
-	done chan struct{}
+	out     []byte
+	records []byte // the chunk's prediction-log records, JSON lines
+	log     []byte // the same, gzip-compressed: one member of a log part
+	logN    int
+	done    chan struct{}
 
 	batch *mrt.Batch
 	outv  []float64
@@ -287,7 +288,7 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	}
 	latency := time.Since(start) / time.Duration(max(b.Rows, 1))
 
-	c.out, c.log, c.logN = c.out[:0], c.log[:0], 0
+	c.out, c.records, c.logN = c.out[:0], c.records[:0], 0
 	rec := predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
 	var idBuf []byte
 	w := b.Width()
@@ -314,9 +315,12 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 			if b.S != nil {
 				rec.S = b.S[j*w : (j+1)*w]
 			}
-			c.log = r.s.Encoder.Append(c.log, &rec)
+			c.records = r.s.Encoder.Append(c.records, &rec)
 			c.logN++
 		}
+	}
+	if c.logN > 0 { // compressed here, the log's cost is spread over the workers
+		c.log = predlog.Compress(c.log[:0], c.records)
 	}
 	return nil
 }
@@ -366,8 +370,10 @@ func (r *run) emit(ctx context.Context, c *chunk) error {
 	if _, err := r.out.Write(c.out); err != nil {
 		return err
 	}
-	r.logBuf = append(r.logBuf, c.log...)
-	r.logN += c.logN
+	if c.logN > 0 {
+		r.logBuf = append(r.logBuf, c.log...)
+		r.logN += c.logN
+	}
 	if r.logN >= logPartRows {
 		if err := r.writeLogPart(ctx); err != nil {
 			return err
@@ -408,7 +414,7 @@ func (r *run) writeLogPart(ctx context.Context) error {
 		return nil
 	}
 	key := logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
-	if err := predlog.WriteObject(ctx, r.s.LogBucket, key, r.logBuf); err != nil {
+	if err := predlog.WriteCompressed(ctx, r.s.LogBucket, key, r.logBuf); err != nil {
 		return err
 	}
 	r.logPart++

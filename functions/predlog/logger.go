@@ -1,7 +1,7 @@
 package predlog
 
 import (
-	"compress/gzip"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
 
 	"github.com/modelfn/modelfn/runtime"
@@ -237,25 +238,32 @@ func (l *Logger) Stats() Stats {
 // WriteObject gzips JSON lines into one object. The object appears whole
 // or not at all: on any error the write is aborted.
 func WriteObject(ctx context.Context, bucket *blob.Bucket, key string, lines []byte) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: "application/gzip"})
-	if err != nil {
-		return fmt.Errorf("prediction log %s: %w", key, err)
-	}
-	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if _, err := zw.Write(lines); err != nil {
-		cancel()
-		w.Close()
-		return fmt.Errorf("prediction log %s: %w", key, err)
-	}
-	if err := zw.Close(); err != nil {
-		cancel()
-		w.Close()
-		return fmt.Errorf("prediction log %s: %w", key, err)
-	}
-	if err := w.Close(); err != nil {
+	return WriteCompressed(ctx, bucket, key, Compress(nil, lines))
+}
+
+// WriteCompressed writes gzip data (one or more members, as Compress
+// makes) into one object, whole or not at all.
+func WriteCompressed(ctx context.Context, bucket *blob.Bucket, key string, gz []byte) error {
+	if err := bucket.WriteAll(ctx, key, gz, &blob.WriterOptions{ContentType: "application/gzip"}); err != nil {
 		return fmt.Errorf("prediction log %s: %w", key, err)
 	}
 	return nil
+}
+
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
+// Compress appends lines to dst as one gzip member. Members concatenate
+// into a valid gzip stream, so chunks compressed in parallel can be
+// written as one object.
+func Compress(dst, lines []byte) []byte {
+	buf := bytes.NewBuffer(dst)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(buf)
+	zw.Write(lines) // writes to a bytes.Buffer cannot fail
+	zw.Close()
+	gzipWriters.Put(zw)
+	return buf.Bytes()
 }

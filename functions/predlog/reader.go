@@ -3,7 +3,6 @@ package predlog
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
 
 	"github.com/modelfn/modelfn/runtime"
