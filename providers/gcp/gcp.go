@@ -82,23 +82,27 @@ func New(o Options) *Functions {
 	return &Functions{opt: o, log: o.Logger}
 }
 
-var registerOnce sync.Once
+var (
+	registerOnce sync.Once
+	registered   *Functions
+)
 
 // Register registers Predict, Batch and Monitor with functions-framework
 // (FUNCTION_TARGET picks the one an instance serves), makes the Cloud
 // Logging JSON logger the default, and flushes the prediction log when
-// Cloud Run sends SIGTERM. The generated package calls it from init.
+// Cloud Run sends SIGTERM. The generated package calls it from init; a
+// second call returns the first one's functions.
 func Register(bundle fs.FS) *Functions {
-	var f *Functions
 	registerOnce.Do(func() {
-		f = New(Options{Bundle: bundle})
+		f := New(Options{Bundle: bundle})
 		slog.SetDefault(f.log)
 		functions.HTTP(EntryPredict, f.Predict)
 		functions.CloudEvent(EntryBatch, f.Batch)
 		functions.HTTP(EntryMonitor, f.Monitor)
 		f.CloseOnSignal(syscall.SIGTERM)
+		registered = f
 	})
-	return f
+	return registered
 }
 
 // App returns the model version's functions, building them on first use.
