@@ -190,9 +190,9 @@ func (r *RowWriter) String(col int, s string, fromJSON bool) *InputError {
 		r.b.set[col] = true
 		return Errorf(r.row, f.Name, CodeInvalidType, "expected a number, got string %q", clip(s))
 	}
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := ParseNumber(s)
 	if err != nil && strings.TrimSpace(s) != s {
-		v, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
+		v, err = ParseNumber(strings.TrimSpace(s))
 	}
 	if err != nil {
 		if s == "" || isNaNText(s) {

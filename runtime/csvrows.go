@@ -1,36 +1,78 @@
 package runtime
 
 import (
-	"encoding/csv"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
-// CSVRows reads CSV records (header first) and fills batch rows from them.
+// CSVRows reads CSV (RFC 4180, header first) and fills batch rows from it.
 // Columns that are not features (an id, the target) are kept in the record
 // and can be read by name; errors carry the 1-based line number.
+//
+// It splits records itself rather than with encoding/csv: a chunk of
+// records becomes one string whose substrings are the fields (no
+// allocation per record), and each record's raw text is kept so a batch
+// output can echo it unchanged.
 type CSVRows struct {
-	r      *csv.Reader
 	Header []string
 	feat   []int // header position -> feature index, -1 for other columns
-	Record []string
-	Line   int // line of Record
+
+	src  io.Reader
+	buf  []byte // read, not yet split
+	eof  bool
+	line int // line of buf[0]
+
+	one    CSVChunk // Next's chunk, and its good and bad records taken
+	gi, bi int
+	Record []string // the record Next read
+	Line   int      // its line
 }
+
+// CSVChunk is a run of consecutive records.
+type CSVChunk struct {
+	Fields []string // len(Header) per good record
+	Raw    []string // each good record's text, without its line break
+	Lines  []int    // each good record's first line
+	Bad    []*InputError
+	spans  []int     // field start/end offsets while splitting
+	recs   []recSpan // the good records while splitting
+}
+
+type recSpan struct{ fields, rawStart, rawEnd int }
+
+// Records is how many records the chunk read, bad ones included.
+func (c *CSVChunk) Records() int { return len(c.Lines) + len(c.Bad) }
+
+// Record is good record i's fields.
+func (c *CSVChunk) Record(i, width int) []string { return c.Fields[i*width : (i+1)*width] }
+
+func (c *CSVChunk) reset() {
+	c.Fields, c.Raw, c.Lines, c.Bad = c.Fields[:0], c.Raw[:0], c.Lines[:0], c.Bad[:0]
+	c.spans, c.recs = c.spans[:0], c.recs[:0]
+}
+
+// maxRecord bounds one record, so a file with an unterminated quote cannot
+// make the reader buffer the rest of it.
+const maxRecord = 8 << 20
 
 // NewCSVRows reads the header and checks that every feature has a column.
 func NewCSVRows(r io.Reader, s *Schema) (*CSVRows, error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = 0 // every record must have the header's width
-	header, err := cr.Read()
-	if err != nil {
+	c := &CSVRows{src: r, line: 1}
+	var hdr CSVChunk
+	if err := c.ReadChunk(&hdr, 1, -1); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, Errorf(1, "", CodeMalformed, "empty file: a header line is needed")
 		}
-		return nil, csvError(err)
+		return nil, err
 	}
-	c := &CSVRows{r: cr, Header: append([]string(nil), header...), feat: make([]int, len(header))}
+	if len(hdr.Bad) > 0 {
+		return nil, hdr.Bad[0]
+	}
+	c.Header = hdr.Fields
+	c.feat = make([]int, len(c.Header))
 	seen := make([]bool, s.Width())
 	for i, h := range c.Header {
 		c.feat[i] = -1
@@ -50,32 +92,238 @@ func NewCSVRows(r io.Reader, s *Schema) (*CSVRows, error) {
 	return c, nil
 }
 
-// Next reads the next record into Record; io.EOF at the end. A malformed
-// line is an *InputError naming it; reading may continue after it.
+// Next reads one record into Record and Line; io.EOF at the end. A
+// malformed record is an *InputError naming its line; reading may go on.
 func (c *CSVRows) Next() error {
-	rec, err := c.r.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return io.EOF
+	ch := &c.one
+	for c.gi == len(ch.Lines) && c.bi == len(ch.Bad) {
+		c.gi, c.bi = 0, 0
+		if err := c.ReadChunk(ch, 256, len(c.Header)); err != nil {
+			return err
 		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			c.Line = pe.StartLine
-			c.Record = rec
-			return csvError(err)
-		}
-		return err // the underlying reader failed: not the input's fault
 	}
-	c.Line, _ = c.r.FieldPos(0)
-	c.Record = rec
+	// Bad and good records interleave by line.
+	if c.bi < len(ch.Bad) && (c.gi == len(ch.Lines) || ch.Bad[c.bi].Row < ch.Lines[c.gi]) {
+		e := ch.Bad[c.bi]
+		c.bi++
+		c.Record, c.Line = nil, e.Row
+		return e
+	}
+	c.Record, c.Line = ch.Record(c.gi, len(c.Header)), ch.Lines[c.gi]
+	c.gi++
 	return nil
 }
 
-// Fill appends the current record to b as one row labelled by its line.
-func (c *CSVRows) Fill(b *Batch) *InputError { return c.FillRecord(b, c.Record, c.Line) }
+// ReadChunk reads up to max records into ch. width is the number of fields
+// a record must have (-1: any). It returns io.EOF when no record is left,
+// and another error only when the underlying reader fails or a record
+// never ends.
+func (c *CSVRows) ReadChunk(ch *CSVChunk, max, width int) error {
+	ch.reset()
+	for {
+		// Keep a few MB buffered so that most chunks come out whole.
+		for !c.eof && len(c.buf) < readAhead {
+			if err := c.fill(); err != nil {
+				return err
+			}
+		}
+		end, n := c.split(ch, max, width)
+		if n > 0 {
+			c.consume(ch, end)
+			return nil
+		}
+		if c.eof {
+			c.line += countLines(c.buf[:end])
+			c.buf = c.buf[:copy(c.buf, c.buf[end:])]
+			return io.EOF
+		}
+		if len(c.buf) > maxRecord {
+			return fmt.Errorf("line %d: a record longer than %d bytes (an unterminated quote?)", c.line, maxRecord)
+		}
+		if err := c.fill(); err != nil {
+			return err
+		}
+	}
+}
 
-// FillRecord appends a record read earlier (its fields, its line) to b. It
-// only reads c, so several goroutines may fill their own batches at once.
+// readAhead is how much input is kept buffered.
+const readAhead = 4 << 20
+
+// fill reads more input.
+func (c *CSVRows) fill() error {
+	if cap(c.buf)-len(c.buf) < 1<<20 {
+		nb := make([]byte, len(c.buf), 2*cap(c.buf)+1<<20)
+		copy(nb, c.buf)
+		c.buf = nb
+	}
+	n, err := c.src.Read(c.buf[len(c.buf):cap(c.buf)])
+	c.buf = c.buf[:len(c.buf)+n]
+	if errors.Is(err, io.EOF) {
+		c.eof = true
+		return nil
+	}
+	return err
+}
+
+// split finds up to max complete records at the start of buf: field
+// offsets go to ch.spans and ch.recs, bad records to ch.Bad. It returns
+// the offset after the last complete record and how many it found
+// (empty lines are skipped, as encoding/csv does, and not counted).
+func (c *CSVRows) split(ch *CSVChunk, max, width int) (end, n int) {
+	line := c.line
+	p := 0
+	for n < max && p < len(c.buf) {
+		startLine := line
+		q, lines, nf, rawStart, rawEnd, perr := c.record(ch, p)
+		if q < 0 {
+			break // incomplete: needs more input
+		}
+		line += lines
+		p = q
+		switch {
+		case perr == "" && nf == 1 && rawEnd == rawStart:
+			ch.spans = ch.spans[:len(ch.spans)-2] // an empty line
+			continue
+		case perr != "":
+			ch.spans = ch.spans[:len(ch.spans)-2*nf]
+			ch.Bad = append(ch.Bad, Errorf(startLine, "", CodeMalformed, "%s", perr))
+		case width >= 0 && nf != width:
+			ch.spans = ch.spans[:len(ch.spans)-2*nf]
+			ch.Bad = append(ch.Bad, Errorf(startLine, "", CodeWrongShape, "wrong number of fields: %d, the header has %d", nf, width))
+		default:
+			ch.recs = append(ch.recs, recSpan{nf, rawStart, rawEnd})
+			ch.Lines = append(ch.Lines, startLine)
+		}
+		n++
+	}
+	return p, n
+}
+
+// record scans one record from buf[p:], appending its field spans to
+// ch.spans. It returns the offset after its line break, the line breaks it
+// crossed, its field count and its text's span. The offset is -1 when the
+// record is not complete yet. A malformed record is scanned to its line
+// end and described by perr.
+func (c *CSVRows) record(ch *CSVChunk, p int) (next, lines, nf, rawStart, rawEnd int, perr string) {
+	b := c.buf
+	rawStart = p
+	incomplete := func() (int, int, int, int, int, string) { return -1, 0, 0, 0, 0, "" }
+	for {
+		if p < len(b) && b[p] == '"' { // a quoted field
+			start := p
+			p++
+			for {
+				i := bytes.IndexByte(b[p:], '"')
+				if i < 0 {
+					if !c.eof {
+						return incomplete()
+					}
+					return c.skipLine(rawStart, nf, "unterminated quoted field")
+				}
+				lines += countLines(b[p : p+i])
+				p += i + 1
+				if p == len(b) && !c.eof {
+					return incomplete()
+				}
+				if p < len(b) && b[p] == '"' {
+					p++ // an escaped quote
+					continue
+				}
+				break
+			}
+			ch.spans = append(ch.spans, start, p)
+			nf++
+			if p < len(b) && b[p] != ',' && b[p] != '\n' && b[p] != '\r' {
+				return c.skipLine(rawStart, nf, `extraneous " in a quoted field`)
+			}
+		} else {
+			start := p
+			for p < len(b) && b[p] != ',' && b[p] != '\n' {
+				if b[p] == '"' {
+					return c.skipLine(rawStart, nf, `bare " in a non-quoted field`)
+				}
+				p++
+			}
+			if p == len(b) && !c.eof {
+				return incomplete()
+			}
+			fend := p
+			if fend > start && b[fend-1] == '\r' {
+				fend--
+			}
+			ch.spans = append(ch.spans, start, fend)
+			nf++
+		}
+		if p < len(b) && b[p] == ',' {
+			p++
+			continue
+		}
+		if p < len(b) && b[p] == '\r' { // after a quoted field
+			if p+1 == len(b) && !c.eof {
+				return incomplete()
+			}
+			p++
+		}
+		rawEnd = p
+		if rawEnd > rawStart && b[rawEnd-1] == '\r' {
+			rawEnd--
+		}
+		if p < len(b) && b[p] == '\n' {
+			p++
+			lines++
+		}
+		return p, lines, nf, rawStart, rawEnd, ""
+	}
+}
+
+// skipLine ends a malformed record at its line break, dropping the field
+// spans it had.
+func (c *CSVRows) skipLine(rawStart, nf int, why string) (int, int, int, int, int, string) {
+	i := bytes.IndexByte(c.buf[rawStart:], '\n')
+	if i < 0 && !c.eof {
+		return -1, 0, 0, 0, 0, ""
+	}
+	end, lines := len(c.buf), 0
+	if i >= 0 {
+		end, lines = rawStart+i+1, 1
+	}
+	return end, lines, nf, rawStart, end, why
+}
+
+// consume turns buf[:end] into one string and the spans into its
+// substrings, then drops buf[:end].
+func (c *CSVRows) consume(ch *CSVChunk, end int) {
+	data := string(c.buf[:end])
+	sp := ch.spans
+	for _, r := range ch.recs {
+		for f := 0; f < r.fields; f++ {
+			ch.Fields = append(ch.Fields, field(data, sp[2*f], sp[2*f+1]))
+		}
+		sp = sp[2*r.fields:]
+		ch.Raw = append(ch.Raw, data[r.rawStart:r.rawEnd])
+	}
+	c.line += countLines(c.buf[:end])
+	c.buf = c.buf[:copy(c.buf, c.buf[end:])]
+}
+
+// field is a field's value: quoted fields lose their quotes, and doubled
+// quotes inside become one.
+func field(data string, a, b int) string {
+	f := data[a:b]
+	if len(f) < 2 || f[0] != '"' {
+		return f
+	}
+	f = f[1 : len(f)-1]
+	if strings.Contains(f, `""`) {
+		f = strings.ReplaceAll(f, `""`, `"`)
+	}
+	return f
+}
+
+func countLines(b []byte) int { return bytes.Count(b, []byte{'\n'}) }
+
+// FillRecord appends a record (its fields, its line) to b. It only reads
+// c, so several goroutines may fill their own batches at once.
 func (c *CSVRows) FillRecord(b *Batch, record []string, line int) *InputError {
 	r := b.Begin(line)
 	for i, v := range record {
@@ -93,6 +341,19 @@ func (c *CSVRows) FillRecord(b *Batch, record []string, line int) *InputError {
 	return nil
 }
 
+// FeatureText puts each feature's text from record into dst (schema
+// order), so it can be logged as written instead of formatted again.
+func (c *CSVRows) FeatureText(record []string, dst []string) {
+	for i, v := range record {
+		if j := c.feat[i]; j >= 0 {
+			dst[j] = v
+		}
+	}
+}
+
+// Fill appends the record Next read to b.
+func (c *CSVRows) Fill(b *Batch) *InputError { return c.FillRecord(b, c.Record, c.Line) }
+
 // Column is the position of a header column, -1 if absent.
 func (c *CSVRows) Column(name string) int {
 	for i, h := range c.Header {
@@ -103,18 +364,7 @@ func (c *CSVRows) Column(name string) int {
 	return -1
 }
 
-func csvError(err error) *InputError {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return Errorf(pe.StartLine, "", CodeWrongShape, "%v", pe.Err)
-		}
-		return Errorf(pe.StartLine, "", CodeMalformed, "column %d: %v", pe.Column, pe.Err)
-	}
-	return Errorf(-1, "", CodeMalformed, "%v", err)
-}
-
-// String names the line for CLI messages: "file.csv:12: ...".
+// At names the line for CLI messages: "file.csv:12: ...".
 func (e *InputError) At(file string) string {
 	if e.Row > 0 {
 		msg := *e

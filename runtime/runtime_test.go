@@ -1,9 +1,11 @@
 package runtime_test
 
 import (
+	"encoding/csv"
 	"errors"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,4 +144,93 @@ func TestOpenRecoversPanics(t *testing.T) {
 		t.Fatal(err)
 	}
 
+}
+
+// FuzzCSVRows checks the CSV splitter against encoding/csv: on any input
+// encoding/csv reads without error, both give the same records and lines.
+func FuzzCSVRows(f *testing.F) {
+	for _, seed := range []string{
+		"age,plan,score\n1,pro,2\n3,basic,4\n",
+		"age,plan,score\r\n1,\"p,ro\",2\r\n\r\n3,\"a \"\"b\"\"\",4",
+		"age,plan,score\n1,\"multi\nline\",2\n",
+		"age,plan,score\n1,pro\n",
+		"age,plan,score\n1,p\"ro,2\n5,x,6\n",
+	} {
+		f.Add(seed)
+	}
+	s, _ := runtime.NewSchema([]runtime.Feature{{Name: "age", Type: runtime.Numeric}}, false)
+	f.Fuzz(func(t *testing.T, in string) {
+		want, wantLines, werr := readAllStd(in)
+		rows, err := runtime.NewCSVRows(strings.NewReader(in), s)
+		if err != nil {
+			return // no "age" column, or a bad header
+		}
+		var got [][]string
+		var gotLines []int
+		for {
+			err := rows.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				var ie *runtime.InputError
+				if !errors.As(err, &ie) {
+					t.Fatalf("%q: %v", in, err)
+				}
+				if werr == nil {
+					t.Fatalf("%q: %v, encoding/csv read it", in, err)
+				}
+				return
+			}
+			got = append(got, append([]string(nil), rows.Record...))
+			gotLines = append(gotLines, rows.Line)
+		}
+		if werr != nil || strings.Contains(in, "\r") {
+			return // encoding/csv refused it, or rewrote \r\n inside quotes
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d records, encoding/csv %d", in, len(got), len(want))
+		}
+		for i := range want {
+			if strings.Join(got[i], "\x00") != strings.Join(want[i], "\x00") || gotLines[i] != wantLines[i] {
+				t.Fatalf("%q record %d: %q line %d, encoding/csv %q line %d", in, i, got[i], gotLines[i], want[i], wantLines[i])
+			}
+		}
+	})
+}
+
+func readAllStd(in string) ([][]string, []int, error) {
+	r := csv.NewReader(strings.NewReader(in))
+	if _, err := r.Read(); err != nil {
+		return nil, nil, err
+	}
+	var recs [][]string
+	var lines []int
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return recs, lines, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		line, _ := r.FieldPos(0)
+		recs = append(recs, rec)
+		lines = append(lines, line)
+	}
+}
+
+// FuzzParseNumber: the fast path agrees with strconv.ParseFloat bit for
+// bit, errors included.
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "17.99", "0.1184", "1e5", "1E-5", "123456789012345", "1234567890123456", ".5", "5.", "+3", "1e22", "1e23", "9007199254740993", "0.000000000000000000000001", "abc", "", "-", "1e", "1_0", "0x10", "inf", "NaN"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gerr := runtime.ParseNumber(s)
+		want, werr := strconv.ParseFloat(s, 64)
+		if (gerr == nil) != (werr == nil) || (gerr == nil && math.Float64bits(got) != math.Float64bits(want) && !(got != got && want != want)) {
+			t.Fatalf("%q: %v %v, strconv %v %v", s, got, gerr, want, werr)
+		}
+	})
 }

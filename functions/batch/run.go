@@ -46,13 +46,13 @@ type run struct {
 
 // chunk is a run of consecutive rows.
 type chunk struct {
-	// From the reader: CSV fields (width per row), or JSON lines.
-	fields []string
-	raw    []byte
-	ends   []int
-	lines  []int
-	bad    []rowError // rows the reader could not split
-	rows   int        // data rows read, bad ones included
+	// From the reader: CSV records, or JSON lines.
+	csv   mrt.CSVChunk
+	raw   []byte
+	ends  []int
+	lines []int
+	bad   []rowError // rows the reader could not split
+	rows  int        // data rows read, bad ones included
 
 	// From a worker.
 	out     []byte
@@ -140,7 +140,7 @@ func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
 func next(ctx context.Context, free chan *chunk) (*chunk, error) {
 	select {
 	case c := <-free:
-		c.fields, c.raw, c.ends, c.lines, c.bad, c.rows = c.fields[:0], c.raw[:0], c.ends[:0], c.lines[:0], c.bad[:0], 0
+		c.raw, c.ends, c.lines, c.bad, c.rows = c.raw[:0], c.ends[:0], c.lines[:0], c.bad[:0], 0
 		c.done = make(chan struct{})
 		return c, nil
 	case <-ctx.Done():
@@ -159,39 +159,29 @@ func send(ctx context.Context, c *chunk, work, ordered chan *chunk) error {
 	return nil
 }
 
-// readCSV splits CSV records into chunks. encoding/csv gives each record's
-// fields as substrings of one string, so keeping them costs no copy.
+// readCSV reads CSV records a chunk at a time.
 func (r *run) readCSV(ctx context.Context, free, work, ordered chan *chunk) error {
-	c, err := next(ctx, free)
-	if err != nil {
-		return err
-	}
 	for {
-		err := r.csv.Next()
+		c, err := next(ctx, free)
+		if err != nil {
+			return err
+		}
+		err = r.csv.ReadChunk(&c.csv, r.s.ChunkRows, len(r.csv.Header))
 		if err == io.EOF {
-			break
+			free <- c
+			return nil
 		}
-		c.rows++
-		var ie *mrt.InputError
-		switch {
-		case errors.As(err, &ie):
-			c.bad = append(c.bad, rowError{line: ie.Row, err: ie})
-		case err != nil:
-			return err // the store failed, not the row
-		default:
-			c.fields = append(c.fields, r.csv.Record...)
-			c.lines = append(c.lines, r.csv.Line)
+		if err != nil {
+			return err
 		}
-		if len(c.lines) == r.s.ChunkRows {
-			if err := send(ctx, c, work, ordered); err != nil {
-				return err
-			}
-			if c, err = next(ctx, free); err != nil {
-				return err
-			}
+		c.rows, c.lines = c.csv.Records(), append(c.lines, c.csv.Lines...)
+		for _, e := range c.csv.Bad {
+			c.bad = append(c.bad, rowError{e.Row, e})
+		}
+		if err := send(ctx, c, work, ordered); err != nil {
+			return err
 		}
 	}
-	return send(ctx, c, work, ordered)
 }
 
 // readJSONL splits JSON Lines into chunks of raw lines.
@@ -265,8 +255,7 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	for i, line := range c.lines {
 		var ie *mrt.InputError
 		if r.csv != nil {
-			w := len(r.csv.Header)
-			ie = r.csv.FillRecord(b, c.fields[i*w:(i+1)*w], line)
+			ie = r.csv.FillRecord(b, c.csv.Record(i, len(r.csv.Header)), line)
 		} else {
 			ie = r.fillJSON(b, c.row(i), line, dec)
 		}
@@ -292,18 +281,15 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	rec := predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
 	var idBuf []byte
 	w := b.Width()
+	if r.csv != nil && r.s.LogBucket != nil {
+		rec.Text = make([]string, w)
+	}
 	for j, i := range c.keep {
 		idBuf = rowSeed(idBuf, r.seed, c.lines[i])
 		id := predlog.StableID(r.when, string(idBuf))
 		out := c.outv[j*k : (j+1)*k]
 		if r.csv != nil {
-			fields := c.fields[i*len(r.csv.Header) : (i+1)*len(r.csv.Header)]
-			for f, v := range fields {
-				if f > 0 {
-					c.out = append(c.out, ',')
-				}
-				c.out = appendCSVField(c.out, v)
-			}
+			c.out = append(c.out, c.csv.Raw[i]...) // the record as it was written
 			c.out = appendCSVPrediction(c.out, id, r.info, out)
 		} else {
 			row := c.row(i)
@@ -311,6 +297,9 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 			c.out = appendJSONPrediction(c.out, id, r.info, out)
 		}
 		if r.s.LogBucket != nil {
+			if rec.Text != nil {
+				r.csv.FeatureText(c.csv.Record(i, len(r.csv.Header)), rec.Text)
+			}
 			rec.ID, rec.X, rec.Out = id, b.X[j*w:(j+1)*w], out
 			if b.S != nil {
 				rec.S = b.S[j*w : (j+1)*w]

@@ -102,11 +102,15 @@ func NewEncoder(model, version string, s *runtime.Schema, info runtime.Info) *En
 
 // Record is one prediction, by reference into a batch and its output.
 type Record struct {
-	ID      string
-	Time    time.Time
-	Source  string
-	X       []float64 // the row's values
-	S       []string  // the row's raw categorical values (nil when none)
+	ID     string
+	Time   time.Time
+	Source string
+	X      []float64 // the row's values
+	S      []string  // the row's raw categorical values (nil when none)
+	// Text, when set, is each feature's value as it was written (a CSV
+	// field): a numeric one that is already a JSON number is copied, which
+	// is the same number and much cheaper than formatting it again.
+	Text    []string
 	Out     []float64 // the model's output for the row
 	Latency time.Duration
 }
@@ -129,6 +133,8 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 		switch {
 		case e.cats[i] && r.S != nil && r.S[i] != "":
 			dst = appendString(dst, r.S[i])
+		case r.Text != nil && !e.cats[i] && isJSONNumber(r.Text[i]):
+			dst = append(dst, r.Text[i]...)
 		default:
 			dst = AppendFloat(dst, r.X[i])
 		}
@@ -154,6 +160,44 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 	dst = append(dst, `},"latency_ms":`...)
 	dst = strconv.AppendFloat(dst, float64(r.Latency.Microseconds())/1000, 'f', -1, 64)
 	return append(dst, "}\n"...)
+}
+
+// isJSONNumber reports whether s is a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // AppendFloat writes v as a JSON number, or null when it is not finite.
