@@ -32,6 +32,7 @@ import (
 	_ "gocloud.dev/blob/memblob"  // mem:// buckets, for tests
 
 	"github.com/modelfn/modelfn/functions"
+	"github.com/modelfn/modelfn/functions/batch"
 )
 
 // Config wires the functions to a local data folder.
@@ -173,12 +174,16 @@ func Every(ctx context.Context, interval time.Duration, fn func(context.Context)
 // Watch scores every object that lands under the input prefix. An object
 // is scored once its size and time have held still for one listing (a file
 // still being copied in is left alone), and only if its output is missing
-// or older than it, so a restart does not redo finished work.
+// or older than it, so a restart does not redo finished work. A failed run
+// (the store unreachable, say) is retried with exponential backoff, up to
+// watchAttempts times.
 func Watch(ctx context.Context, app *functions.App, interval time.Duration) error {
 	type seen struct {
-		mod  time.Time
-		size int64
-		done bool
+		mod      time.Time
+		size     int64
+		done     bool
+		attempts int
+		retryAt  time.Time
 	}
 	state := map[string]*seen{}
 	prefix := app.Bundle.Config.Batch.InputPrefix
@@ -199,13 +204,25 @@ func Watch(ctx context.Context, app *functions.App, interval time.Duration) erro
 				state[o.Key] = &seen{mod: o.ModTime, size: o.Size}
 				continue
 			}
-			if s.done || app.Batch.UpToDate(ctx, o.Key, o.ModTime) {
+			if s.done || time.Now().Before(s.retryAt) {
+				continue
+			}
+			if s.attempts == 0 && app.Batch.UpToDate(ctx, o.Key, o.ModTime) {
 				s.done = true
 				continue
 			}
-			s.done = true
-			if err := app.ScoreObject(ctx, functions.Object{Key: o.Key, Size: o.Size}); err != nil {
-				app.Logger.Error("batch scoring failed", "input", o.Key, "err", err)
+			s.attempts++
+			err = app.ScoreObject(ctx, functions.Object{Key: o.Key, Size: o.Size})
+			switch {
+			case err == nil || errors.Is(err, batch.ErrNotInput):
+				s.done = true
+			case s.attempts >= watchAttempts:
+				s.done = true
+				app.Logger.Error("batch scoring failed; giving up", "input", o.Key, "attempts", s.attempts, "err", err)
+			default:
+				backoff := interval << min(s.attempts, 10)
+				s.retryAt = time.Now().Add(backoff)
+				app.Logger.Warn("batch scoring failed; will retry", "input", o.Key, "attempt", s.attempts, "retry_in", backoff, "err", err)
 			}
 		}
 		select {
@@ -215,3 +232,6 @@ func Watch(ctx context.Context, app *functions.App, interval time.Duration) erro
 		}
 	}
 }
+
+// watchAttempts is how many times the watcher tries one input.
+const watchAttempts = 6

@@ -1,0 +1,112 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelfn/modelfn/functions"
+	"github.com/modelfn/modelfn/providers/local"
+	"github.com/modelfn/modelfn/testing/tools"
+)
+
+var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
+
+func serve(t *testing.T, data string) (string, context.CancelFunc, chan error) {
+	cfg, err := local.Config(filepath.Join(example, "bundle"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := functions.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- local.Serve(ctx, app, local.Options{Addr: "127.0.0.1:0", WatchInterval: 20 * time.Millisecond, Ready: func(a string) { addr <- a }})
+	}()
+	return "http://" + <-addr, cancel, done
+}
+
+// TestWatcherRetriesAFailedStore: while the output folder cannot be
+// written, the input is retried with backoff; once it can, the output
+// appears, whole.
+func TestWatcherRetriesAFailedStore(t *testing.T) {
+	data := t.TempDir()
+	os.MkdirAll(filepath.Join(data, "input"), 0o755)
+	// Break the store's output prefix: a file where the folder must go.
+	os.WriteFile(filepath.Join(data, "output"), nil, 0o644)
+	_, cancel, done := serve(t, data)
+	defer func() { cancel(); <-done }()
+	src, _ := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	os.WriteFile(filepath.Join(data, "input", "day.csv"), src, 0o644)
+	time.Sleep(300 * time.Millisecond) // a few failed attempts
+	if _, err := os.Stat(filepath.Join(data, "output", "day.csv")); err == nil {
+		t.Fatal("output written through a broken store")
+	}
+	os.Remove(filepath.Join(data, "output"))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := os.ReadFile(filepath.Join(data, "output", "day.csv"))
+		if err == nil {
+			if n := strings.Count(string(out), "\n"); n != strings.Count(string(src), "\n") {
+				t.Fatalf("output has %d lines", n)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the input was never scored after the store came back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestStatsAndGracefulStop: the stats endpoint counts logged records, and
+// stopping the server writes every one of them.
+func TestStatsAndGracefulStop(t *testing.T) {
+	data := t.TempDir()
+	base, cancel, done := serve(t, data)
+	body, _ := os.ReadFile(filepath.Join(example, "request.json"))
+	for i := 0; i < 25; i++ {
+		resp, err := http.Post(base+"/predict", "application/json", strings.NewReader(string(body)))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(base + "/modelfn/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats struct {
+		PredictionLog struct{ Logged, Written, Buffered int } `json:"prediction_log"`
+	}
+	json.NewDecoder(resp.Body).Decode(&stats)
+	resp.Body.Close()
+	if stats.PredictionLog.Logged != 25 {
+		t.Fatalf("stats %+v", stats)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	filepath.Walk(filepath.Join(data, "predictions"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, ".jsonl.gz") {
+			n++
+		}
+		return nil
+	})
+	if n == 0 {
+		t.Fatal("no log object after a graceful stop")
+	}
+}
