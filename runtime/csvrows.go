@@ -138,7 +138,7 @@ func (c *CSVRows) ReadChunk(ch *CSVChunk, max, width int) error {
 			return io.EOF
 		}
 		if len(c.buf) > maxRecord {
-			return fmt.Errorf("line %d: a record longer than %d bytes (an unterminated quote?)", c.line, maxRecord)
+			return Errorf(c.line, "", CodeTooLarge, "a record longer than %d bytes (an unterminated quote?)", maxRecord)
 		}
 		if err := c.fill(); err != nil {
 			return err

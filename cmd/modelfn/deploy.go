@@ -11,6 +11,7 @@ import (
 	_ "github.com/modelfn/modelfn/providers/aws"   // the aws build
 	_ "github.com/modelfn/modelfn/providers/azure" // the azure build
 	"github.com/modelfn/modelfn/providers/deploy"
+	_ "github.com/modelfn/modelfn/providers/gcp" // the gcp build
 )
 
 const cloudHelp = `

@@ -73,6 +73,17 @@ const logPartRows = 50000
 // event for another prefix, or a key trying to climb out of it).
 var ErrNotInput = errors.New("not a batch input object")
 
+// ErrBadInput is returned for an object that cannot be scored at all: an
+// unknown format, not gzip, a header without the model's features.
+var ErrBadInput = errors.New("unusable batch input")
+
+// Permanent reports whether retrying the object cannot help, so the cloud
+// adapter should acknowledge the event (after logging) rather than have it
+// delivered again.
+func Permanent(err error) bool {
+	return errors.Is(err, ErrNotInput) || errors.Is(err, ErrBadInput)
+}
+
 // Score scores one object. key is the object's full key in the bucket.
 func (s *Scorer) Score(ctx context.Context, key string) (Result, error) {
 	res := Result{Input: key}
@@ -82,7 +93,7 @@ func (s *Scorer) Score(ctx context.Context, key string) (Result, error) {
 	}
 	format, compressed, err := formatOf(rel)
 	if err != nil {
-		return res, fmt.Errorf("batch %s: %w", key, err)
+		return res, fmt.Errorf("batch %s: %w: %v", key, ErrBadInput, err)
 	}
 	attrs, err := s.Bucket.Attributes(ctx, key)
 	if err != nil {
@@ -160,7 +171,7 @@ func (s *Scorer) stream(ctx context.Context, in io.Reader, format string, compre
 	if compressed {
 		zr, err := gzip.NewReader(in)
 		if err != nil {
-			return res, fmt.Errorf("not gzip: %w", err)
+			return res, fmt.Errorf("%w: not gzip: %v", ErrBadInput, err)
 		}
 		in = zr
 	}

@@ -335,7 +335,7 @@ func TestRefusesKeysOutsideInput(t *testing.T) {
 		}
 	}
 	_, err := sc.Score(context.Background(), "input/a.parquet")
-	if err == nil || !strings.Contains(err.Error(), "unknown format") {
+	if !errors.Is(err, batch.ErrBadInput) || !batch.Permanent(err) || !strings.Contains(err.Error(), "unknown format") {
 		t.Errorf("parquet: %v", err)
 	}
 }
@@ -346,7 +346,7 @@ func TestHeaderProblems(t *testing.T) {
 	b := memblob.OpenBucket(nil)
 	sc := newScorer(t, b)
 	b.WriteAll(ctx, "input/a.csv", []byte("mean radius,foo\n1,2\n"), nil)
-	if _, err := sc.Score(ctx, "input/a.csv"); err == nil || !strings.Contains(err.Error(), `line 1`) || !strings.Contains(err.Error(), "feature") {
+	if _, err := sc.Score(ctx, "input/a.csv"); !errors.Is(err, batch.ErrBadInput) || !strings.Contains(err.Error(), `line 1`) || !strings.Contains(err.Error(), "feature") {
 		t.Fatalf("err %v", err)
 	}
 	if ok, _ := b.Exists(ctx, "output/a.csv"); ok {

@@ -79,7 +79,7 @@ func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
 		if err != nil {
 			var ie *mrt.InputError
 			if errors.As(err, &ie) {
-				return fmt.Errorf("line %d: %s", max(ie.Row, 1), ie.Msg)
+				return badLine(ie)
 			}
 			return err
 		}
@@ -171,6 +171,10 @@ func (r *run) readCSV(ctx context.Context, free, work, ordered chan *chunk) erro
 			free <- c
 			return nil
 		}
+		var ie *mrt.InputError
+		if errors.As(err, &ie) {
+			return badLine(ie) // a record that never ends
+		}
 		if err != nil {
 			return err
 		}
@@ -182,6 +186,13 @@ func (r *run) readCSV(ctx context.Context, free, work, ordered chan *chunk) erro
 			return err
 		}
 	}
+}
+
+// badLine makes a whole-file input error, naming its line.
+func badLine(ie *mrt.InputError) error {
+	msg := *ie
+	msg.Row = -1
+	return fmt.Errorf("%w: line %d: %s", ErrBadInput, max(ie.Row, 1), msg.Error())
 }
 
 // readJSONL splits JSON Lines into chunks of raw lines.
@@ -384,7 +395,7 @@ func (r *run) header() error {
 	}
 	for _, name := range extra {
 		if r.csv.Column(name) >= 0 {
-			return fmt.Errorf("line 1: the input already has a column %q, which the output adds", name)
+			return fmt.Errorf("%w: line 1: the input already has a column %q, which the output adds", ErrBadInput, name)
 		}
 	}
 	var hdr []byte

@@ -133,6 +133,9 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, batch.ErrNotInput):
 		h.log.Warn("batch: object outside the input prefix ignored", "key", key)
 		h.done(w, fmt.Sprintf("ignored %s: not under the input prefix", key))
+	case batch.Permanent(err):
+		h.log.Error("batch: the object cannot be scored; not retried", "key", key, "err", err)
+		h.done(w, fmt.Sprintf("ignored %s: %v", key, err))
 	case gcerrors.Code(err) == gcerrors.NotFound:
 		h.log.Warn("batch: object gone before it was scored", "key", key, "err", err)
 		h.done(w, fmt.Sprintf("ignored %s: it no longer exists", key))

@@ -70,6 +70,9 @@ func (f *Functions) Batch(ctx context.Context, e cloudevents.Event) error {
 	case errors.Is(err, batch.ErrNotInput):
 		log.Debug("batch: not under the input prefix; skipped", "reason", err.Error())
 		return nil
+	case batch.Permanent(err):
+		log.Error("batch: the object cannot be scored; not retried", "err", err)
+		return nil
 	case gcerrors.Code(err) == gcerrors.NotFound:
 		log.Warn("batch: the object is gone (deleted since the event); skipped", "err", err)
 		return nil

@@ -214,8 +214,11 @@ func Watch(ctx context.Context, app *functions.App, interval time.Duration) erro
 			s.attempts++
 			err = app.ScoreObject(ctx, functions.Object{Key: o.Key, Size: o.Size})
 			switch {
-			case err == nil || errors.Is(err, batch.ErrNotInput):
+			case err == nil:
 				s.done = true
+			case batch.Permanent(err):
+				s.done = true
+				app.Logger.Error("batch input cannot be scored", "input", o.Key, "err", err)
 			case s.attempts >= watchAttempts:
 				s.done = true
 				app.Logger.Error("batch scoring failed; giving up", "input", o.Key, "attempts", s.attempts, "err", err)
