@@ -68,8 +68,8 @@ func TestGCPModule(t *testing.T) {
 			got[fn] = append(got[fn], grant{g.GetAttr("bucket").AsString(), g.GetAttr("role").AsString(), strings.Join(strs(g.GetAttr("prefixes")), ",")})
 		}
 		want := map[string][]grant{
-			"predict": {{"LOGS", "roles/storage.objectCreator", "predictions/"}},
-			"batch":   {{"BATCH", "roles/storage.objectUser", "errors/,output/"}, {"BATCH", "roles/storage.objectViewer", "input/"}, {"LOGS", "roles/storage.objectCreator", "predictions/"}},
+			"predict": {{"LOGS", "roles/storage.objectUser", "predictions/"}},
+			"batch":   {{"BATCH", "roles/storage.objectUser", "errors/,output/"}, {"BATCH", "roles/storage.objectViewer", "input/"}, {"LOGS", "roles/storage.objectUser", "predictions/"}},
 			"monitor": {{"LOGS", "roles/storage.objectUser", "monitor/"}, {"LOGS", "roles/storage.objectViewer", "labels/,predictions/"}},
 		}
 		for fn := range got {

@@ -26,6 +26,9 @@ resource "aws_lambda_function" "this" {
   memory_size = var.memory_mb
   timeout     = each.key == "predict" ? var.timeout_seconds : var.batch_timeout_seconds
 
+  # One monitor pass at a time: its checkpoint is one object.
+  reserved_concurrent_executions = each.key == "monitor" ? 1 : null
+
   environment {
     variables = merge(local.environment, { MODELFN_FUNCTION = each.key })
   }

@@ -20,14 +20,16 @@ resource "google_cloudfunctions2_function" "this" {
   }
 
   service_config {
-    available_memory               = "${var.memory_mb}Mi"
-    timeout_seconds                = each.value.timeout
-    max_instance_count             = var.max_instances
-    min_instance_count             = 0
-    ingress_settings               = each.value.ingress
-    all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.function[each.key].email
-    environment_variables          = merge(local.environment, { MODELFN_FUNCTION = each.key })
+    available_memory = "${var.memory_mb}Mi"
+    timeout_seconds  = each.value.timeout
+    # One monitor pass at a time: its checkpoint is one object.
+    max_instance_count               = each.key == "monitor" ? 1 : var.max_instances
+    max_instance_request_concurrency = each.key == "monitor" ? 1 : null
+    min_instance_count               = 0
+    ingress_settings                 = each.value.ingress
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.function[each.key].email
+    environment_variables            = merge(local.environment, { MODELFN_FUNCTION = each.key })
   }
 
   # Batch: every object finalized in the batch bucket. Eventarc cannot

@@ -9,12 +9,14 @@ locals {
   batch_bucket = google_storage_bucket.this["batch"].name
 
   # Object-name prefixes each function may use, with the role it needs
-  # there. Overwriting an object needs delete, so rewriters get objectUser.
+  # there. Overwriting an object needs delete, so rewriters get objectUser:
+  # a retried batch rewrites its output and log parts under the same keys,
+  # and a retried log write may land on a key whose first try succeeded.
   grants = {
-    predict_log_predictions = { fn = "predict", bucket = local.logs_bucket, role = "roles/storage.objectCreator", prefixes = ["predictions/"], list = false }
+    predict_log_predictions = { fn = "predict", bucket = local.logs_bucket, role = "roles/storage.objectUser", prefixes = ["predictions/"], list = false }
     batch_read_input        = { fn = "batch", bucket = local.batch_bucket, role = "roles/storage.objectViewer", prefixes = ["input/"], list = false }
     batch_write_results     = { fn = "batch", bucket = local.batch_bucket, role = "roles/storage.objectUser", prefixes = ["output/", "errors/"], list = false }
-    batch_log_predictions   = { fn = "batch", bucket = local.logs_bucket, role = "roles/storage.objectCreator", prefixes = ["predictions/"], list = false }
+    batch_log_predictions   = { fn = "batch", bucket = local.logs_bucket, role = "roles/storage.objectUser", prefixes = ["predictions/"], list = false }
     monitor_read_logs       = { fn = "monitor", bucket = local.logs_bucket, role = "roles/storage.objectViewer", prefixes = ["predictions/", "labels/"], list = true }
     monitor_write_state     = { fn = "monitor", bucket = local.logs_bucket, role = "roles/storage.objectUser", prefixes = ["monitor/"], list = true }
   }
