@@ -23,7 +23,8 @@ type (
 
 // Metric names: the contract between the monitor, the drivers and the
 // alarms the Terraform modules create. Labels "model" and "version" are on
-// every metric, "feature" on the per-feature ones.
+// every metric, "feature" on the per-feature ones, "metric" on performance
+// and performance_drop.
 const (
 	MetricDriftShare          = "drift_share"            // share of features drifted
 	MetricDatasetDrift        = "dataset_drift"          // 1 when drift_share ≥ its threshold
@@ -36,7 +37,7 @@ const (
 	MetricUnseenCategoryShare = "unseen_category_share"  // (feature)
 	MetricDataQualityIssues   = "data_quality_issues"    // violations found this run
 	MetricPerformance         = "performance"            // (metric: accuracy, f1, roc_auc, log_loss, mae, rmse, r2, ...)
-	MetricPerformanceDrop     = "performance_drop"       // relative drop of the primary metric vs reference
+	MetricPerformanceDrop     = "performance_drop"       // relative drop of the primary metric vs reference (metric: its name)
 	MetricWindowRows          = "window_rows"            // records in the current window
 	MetricObjectsRead         = "monitor_objects_read"
 	MetricRecordsRead         = "monitor_records_read"
