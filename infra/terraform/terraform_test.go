@@ -1,13 +1,11 @@
 package terraform_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/modelfn/modelfn/infra/terraform"
@@ -50,32 +48,14 @@ output "sizes" {
 }
 `
 
-// syncBuffer is written by terraform-exec's stdout and stderr goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newRunner(t *testing.T, config string) (*terraform.Runner, *syncBuffer) {
+func newRunner(t *testing.T, config string) (*terraform.Runner, *tools.SyncBuffer) {
 	t.Helper()
 	bin := pinned(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var progress syncBuffer
+	var progress tools.SyncBuffer
 	r, err := terraform.New(dir, bin, &progress)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ package aws_test
 // requests, and the bootstrap under the Lambda Runtime Interface Emulator.
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -158,7 +157,7 @@ func startS3(t testing.TB) *s3Server {
 	t.Helper()
 	bin := tools.Need(t, "versitygw", "make tools-versitygw")
 	root := t.TempDir()
-	addr := freeAddr(t)
+	addr := tools.FreeAddr(t)
 	cmd := exec.Command(bin, "--access", accessKey, "--secret", secretKey, "--region", region, "--port", addr,
 		"posix", "--sidecar", filepath.Join(root, ".meta"), filepath.Join(root, "data"))
 	for _, d := range []string{filepath.Join(root, ".meta"), filepath.Join(root, "data")} {
@@ -166,7 +165,7 @@ func startS3(t testing.TB) *s3Server {
 			t.Fatal(err)
 		}
 	}
-	out := &syncBuffer{}
+	out := &tools.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -371,7 +370,7 @@ func lambdaTask(t testing.TB) string {
 			return
 		}
 		taskPath = filepath.Join(dir, "task")
-		taskErr = unzip(art.Path, taskPath)
+		taskErr = tools.Unzip(art.Path, taskPath)
 	})
 	if taskErr != nil {
 		t.Fatal(taskErr)
@@ -379,39 +378,12 @@ func lambdaTask(t testing.TB) string {
 	return taskPath
 }
 
-func unzip(zipPath, dir string) error {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		r, err := f.Open()
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, f.Mode().Perm()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // lambdaFunction is one function: an emulator running the bootstrap.
 type lambdaFunction struct {
 	name string
 	addr string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *tools.SyncBuffer
 	done chan struct{}
 }
 
@@ -419,8 +391,8 @@ func startFunction(t testing.TB, name string, env map[string]string) *lambdaFunc
 	t.Helper()
 	rie := tools.Need(t, "aws-lambda-rie", "make tools-aws-rie")
 	task := lambdaTask(t)
-	f := &lambdaFunction{name: name, addr: freeAddr(t), out: &syncBuffer{}, done: make(chan struct{})}
-	f.cmd = exec.Command(rie, "--runtime-interface-emulator-address", f.addr, "--runtime-api-address", freeAddr(t),
+	f := &lambdaFunction{name: name, addr: tools.FreeAddr(t), out: &tools.SyncBuffer{}, done: make(chan struct{})}
+	f.cmd = exec.Command(rie, "--runtime-interface-emulator-address", f.addr, "--runtime-api-address", tools.FreeAddr(t),
 		"--log-level", "error", filepath.Join(task, "bootstrap"))
 	f.cmd.Dir = task
 	f.cmd.Env = []string{
@@ -441,7 +413,7 @@ func startFunction(t testing.TB, name string, env map[string]string) *lambdaFunc
 		f.cmd.Process.Kill()
 		<-f.done
 		if t.Failed() {
-			t.Logf("%s function output:\n%s", name, f.out.tail(6000))
+			t.Logf("%s function output:\n%s", name, f.out.Tail(6000))
 		}
 	})
 	waitListening(t, f.addr, "aws-lambda-rie "+name, f.out)
@@ -499,17 +471,7 @@ func (f *lambdaFunction) terminate(ctx context.Context) error {
 
 // ---- small helpers ----
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitListening(t testing.TB, addr, what string, out *syncBuffer) {
+func waitListening(t testing.TB, addr, what string, out *tools.SyncBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -519,30 +481,5 @@ func waitListening(t testing.TB, addr, what string, out *syncBuffer) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s did not listen on %s within 30s:\n%s", what, addr, out.tail(4000))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) tail(n int) string {
-	str := s.String()
-	if len(str) > n {
-		return "…" + str[len(str)-n:]
-	}
-	return str
+	t.Fatalf("%s did not listen on %s within 30s:\n%s", what, addr, out.Tail(4000))
 }

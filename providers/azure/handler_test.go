@@ -184,7 +184,7 @@ func TestBatchAcknowledgesOrFails(t *testing.T) {
 		{"blob gone", ev("batch", "input/gone.csv", ""), 200, "no longer exists"},
 		{"Data Lake CreateFile", ev("batch", "input/y.csv", "CreateFile"), 200, "scored on FlushWithClose"},
 		{"BlobDeleted", map[string]any{"event": strings.Replace(ev("batch", "input/y.csv", "")["event"].(string), "BlobCreated", "BlobDeleted", 1)}, 200, "Microsoft.Storage.BlobDeleted events are not scored"},
-		{"unsupported file", ev("batch", "input/notes.txt", ""), 500, "batch failed"},
+		{"unsupported file", ev("batch", "input/notes.txt", ""), 200, "unusable batch input"},
 		{"not an event", map[string]any{"event": "hello"}, 500, "neither JSON nor base64"},
 		{"no trigger value", map[string]any{"a": 1, "b": 2}, 500, `no trigger value "event"`},
 		{"subject without a blob", map[string]any{"event": `{"eventType":"Microsoft.Storage.BlobCreated","subject":"/x"}`}, 500, "names no blob"},

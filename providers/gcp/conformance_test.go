@@ -1,14 +1,11 @@
 package gcp_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -205,33 +202,3 @@ func sendEvent(t *testing.T, url string, e cloudevents.Event, mode eventMode) (i
 }
 
 func loadExample() (*bundle.Bundle, error) { return bundle.Load(conformance.Bundle()) }
-
-func unzip(zipPath, dir string) error {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if !strings.HasPrefix(p, filepath.Clean(dir)+string(filepath.Separator)) {
-			return fmt.Errorf("%s: entry %q leaves the folder", zipPath, f.Name)
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		r, err := f.Open()
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, f.Mode().Perm()); err != nil {
-			return err
-		}
-	}
-	return nil
-}

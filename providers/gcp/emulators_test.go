@@ -54,7 +54,7 @@ type gcs struct {
 
 func startGCS(t *testing.T) *gcs {
 	t.Helper()
-	g := &gcs{t: t, bin: tools.Need(t, "fake-gcs-server", "make tools-fake-gcs-server"), root: t.TempDir(), addr: freeAddr(t)}
+	g := &gcs{t: t, bin: tools.Need(t, "fake-gcs-server", "make tools-fake-gcs-server"), root: t.TempDir(), addr: tools.FreeAddr(t)}
 	g.start()
 	t.Cleanup(g.stop)
 	for _, b := range []string{logBucket, batchBucket} {
@@ -213,16 +213,6 @@ func (s *metricServer) Metrics() []monitoring.Metric {
 	return out
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // waitHTTP waits until url answers at all.
 func waitHTTP(t *testing.T, url string, out *bytes.Buffer) {
 	t.Helper()
@@ -299,7 +289,7 @@ func buildFunction() (string, error) {
 	}
 	fnZip = art.Path
 	fnSrc = filepath.Join(fnDir, "src")
-	if err := unzip(art.Path, fnSrc); err != nil {
+	if err := tools.Unzip(art.Path, fnSrc); err != nil {
 		return "", err
 	}
 	app := filepath.Join(fnSrc, "functions.local", "app")
@@ -340,7 +330,7 @@ type fn struct {
 	target string
 	url    string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *tools.SyncBuffer
 	done   chan error
 }
 
@@ -349,7 +339,7 @@ type fn struct {
 func startFunction(t *testing.T, target string, g *gcs, ms *metricServer, extraEnv ...string) *fn {
 	t.Helper()
 	bin := functionBinary(t)
-	addr := freeAddr(t)
+	addr := tools.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
@@ -364,7 +354,7 @@ func startFunction(t *testing.T, target string, g *gcs, ms *metricServer, extraE
 		"MODELFN_LOG_LEVEL=debug",
 	)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	f := &fn{target: target, url: "http://" + addr, cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
+	f := &fn{target: target, url: "http://" + addr, cmd: cmd, out: &tools.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = f.out, f.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -392,25 +382,8 @@ func startFunction(t *testing.T, target string, g *gcs, ms *metricServer, extraE
 	return f
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logLines decodes the JSON log lines an instance wrote.
-func (b *syncBuffer) logLines() []map[string]any {
+func logLines(b *tools.SyncBuffer) []map[string]any {
 	var out []map[string]any
 	for _, l := range strings.Split(b.String(), "\n") {
 		var m map[string]any

@@ -229,7 +229,7 @@ func TestBatchEvents(t *testing.T) {
 	})
 
 	// Every line the instance logged is a Cloud Logging structured entry.
-	for _, l := range batch.out.logLines() {
+	for _, l := range logLines(batch.out) {
 		if l["severity"] == nil || l["message"] == nil {
 			t.Errorf("log line without severity/message: %v", l)
 			break
@@ -286,7 +286,7 @@ func TestMonitorTriggers(t *testing.T) {
 	}
 
 	var sawJob, sawEvent bool
-	for _, l := range mon.out.logLines() {
+	for _, l := range logLines(mon.out) {
 		sawJob = sawJob || l["scheduler_job"] == "breast-cancer-monitor"
 		sawEvent = sawEvent || l["event_id"] == "11223344556677"
 	}

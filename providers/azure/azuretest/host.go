@@ -1,7 +1,6 @@
 package azuretest
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/modelfn/modelfn/testing/tools"
 
 	"github.com/modelfn/modelfn/providers/azure"
 )
@@ -48,7 +49,7 @@ type App struct {
 	cmd    *exec.Cmd
 	base   string
 	done   chan error
-	output *syncBuffer
+	output *tools.SyncBuffer
 }
 
 // HostJSON is the part of host.json the runner reads.
@@ -86,35 +87,7 @@ func (f FunctionJSON) Trigger() map[string]any {
 }
 
 // Unzip extracts a zip (the built app) into dir, keeping file modes.
-func Unzip(zipPath, dir string) error {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if !strings.HasPrefix(p, filepath.Clean(dir)+string(filepath.Separator)) {
-			return fmt.Errorf("zip entry %q escapes the folder", f.Name)
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		r, err := f.Open()
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, f.Mode().Perm()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func Unzip(zipPath, dir string) error { return tools.Unzip(zipPath, dir) }
 
 // LoadApp reads an app folder's host.json and function folders.
 func LoadApp(dir string) (*App, error) {
@@ -180,7 +153,7 @@ func (a *App) Start(env []string) error {
 		azure.EnvPort+"="+strconv.Itoa(port), "FUNCTIONS_WORKER_RUNTIME=custom", "AzureWebJobsScriptRoot="+a.Dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if a.output == nil {
-		a.output = &syncBuffer{}
+		a.output = &tools.SyncBuffer{}
 	}
 	cmd.Stdout, cmd.Stderr = a.output, a.output
 	if err := cmd.Start(); err != nil {
@@ -411,21 +384,4 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
