@@ -15,66 +15,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelfn/modelfn/testing/example"
+
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
 
 	"github.com/modelfn/modelfn/functions/batch"
 	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
-	"github.com/modelfn/modelfn/runtime/bundle"
 	_ "github.com/modelfn/modelfn/runtime/xgboost"
-	"github.com/modelfn/modelfn/testing/tools"
 )
 
-var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
-
-func exampleModel(t testing.TB) (runtime.Model, *runtime.Schema) {
-	t.Helper()
-	f, err := os.Open(filepath.Join(example, "reference.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	feats, _, err := bundle.InferFeatures(f, "reference.csv", "target")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := runtime.NewSchema(feats, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(example, "model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := runtime.Open("xgboost-json", data, runtime.Spec{Schema: s, Task: runtime.Classification, Classes: []string{"malignant", "benign"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
-}
+var exampleDir = example.Dir
 
 func newScorer(t testing.TB, b *blob.Bucket) *batch.Scorer {
-	m, s := exampleModel(t)
+	m, s := example.Model(t)
 	return &batch.Scorer{Model: m, Schema: s, Bucket: b, InputPrefix: "input/", OutputPrefix: "output/", ErrorsPrefix: "errors/",
 		ChunkRows: 7, LogBucket: b, LogPrefix: "predictions/breast-cancer/1/",
 		Encoder: predlog.NewEncoder("breast-cancer", "1", s, m.Info())}
 }
 
-func expected(t testing.TB) [][2]float64 {
-	var exp struct{ Probabilities [][2]float64 }
-	data, err := os.ReadFile(filepath.Join(example, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(data, &exp)
-	return exp.Probabilities
-}
-
 // holdoutWithBadRows is the example's holdout CSV with bad rows spliced in
 // at known lines.
 func holdoutWithBadRows(t testing.TB) (string, map[int]string) {
-	data, err := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	data, err := os.ReadFile(filepath.Join(exampleDir, "holdout.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +78,7 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := expected(t)
+	_, want := example.Holdout(t)
 	if res.Rows != int64(len(want)) || res.Failed != 3 || res.Scored != int64(len(want)-3) {
 		t.Fatalf("result %+v", res)
 	}
@@ -240,9 +204,9 @@ func TestJSONLinesGzip(t *testing.T) {
 	ctx := context.Background()
 	b := memblob.OpenBucket(nil)
 	sc := newScorer(t, b)
-	m, s := exampleModel(t)
+	m, s := example.Model(t)
 	_ = m
-	data, _ := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	data, _ := os.ReadFile(filepath.Join(exampleDir, "holdout.csv"))
 	recs, _ := csv.NewReader(bytes.NewReader(data)).ReadAll()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -270,7 +234,7 @@ func TestJSONLinesGzip(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	out, _ := b.ReadAll(ctx, "output/x.jsonl")
-	want := expected(t)
+	_, want := example.Holdout(t)
 	for i, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var r struct {
 			Customer     string

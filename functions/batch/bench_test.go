@@ -23,7 +23,7 @@ type rowsReader struct {
 }
 
 func newRowsReader(t testing.TB, n int) *rowsReader {
-	data, err := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	data, err := os.ReadFile(filepath.Join(exampleDir, "holdout.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

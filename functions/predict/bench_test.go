@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/modelfn/modelfn/testing/example"
 )
 
 // BenchmarkPredictHTTP measures a request through the handler: decoding,
@@ -12,9 +14,9 @@ import (
 func BenchmarkPredictHTTP(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
 		b.Run(benchName(n), func(b *testing.B) {
-			m, s := exampleModel(b)
+			m, s := example.Model(b)
 			h := predictHandler(m, s, 10000)
-			rows, _ := holdout(b)
+			rows, _ := example.Holdout(b)
 			inst := make([]map[string]float64, n)
 			for i := range inst {
 				inst[i] = rows[i%len(rows)]

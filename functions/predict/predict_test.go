@@ -2,102 +2,29 @@ package predict_test
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/modelfn/modelfn/testing/example"
+
 	"github.com/modelfn/modelfn/functions/predict"
 	"github.com/modelfn/modelfn/runtime"
-	"github.com/modelfn/modelfn/runtime/bundle"
 	_ "github.com/modelfn/modelfn/runtime/xgboost"
-	"github.com/modelfn/modelfn/testing/tools"
 )
 
-var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
-
-// exampleModel loads the example XGBoost model with a schema inferred from
-// its reference data, as `modelfn init` does.
-func exampleModel(t testing.TB) (runtime.Model, *runtime.Schema) {
-	t.Helper()
-	f, err := os.Open(filepath.Join(example, "reference.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	feats, _, err := bundle.InferFeatures(f, "reference.csv", "target")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := runtime.NewSchema(feats, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(example, "model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := runtime.Open("xgboost-json", data, runtime.Spec{Schema: s, Task: runtime.Classification, Classes: []string{"malignant", "benign"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
-}
-
 func newHandler(t testing.TB) (*predict.Handler, *runtime.Schema) {
-	m, s := exampleModel(t)
+	m, s := example.Model(t)
 	return predictHandler(m, s, 100), s
 }
 
 func predictHandler(m runtime.Model, s *runtime.Schema, maxRows int) *predict.Handler {
 	return predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: maxRows, MaxBodyBytes: 256 << 10 * int64(max(1, maxRows/100))})
-}
-
-// holdout returns the example's held-out rows (without target) and the
-// probabilities xgboost itself computed for them.
-func holdout(t testing.TB) ([]map[string]float64, [][2]float64) {
-	t.Helper()
-	f, err := os.Open(filepath.Join(example, "holdout.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []map[string]float64
-	for _, rec := range recs[1:] {
-		row := map[string]float64{}
-		for i, h := range recs[0] {
-			if h == "target" {
-				continue
-			}
-			v, err := strconv.ParseFloat(rec[i], 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			row[h] = v
-		}
-		rows = append(rows, row)
-	}
-	var exp struct{ Probabilities [][2]float64 }
-	data, err := os.ReadFile(filepath.Join(example, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &exp); err != nil {
-		t.Fatal(err)
-	}
-	return rows, exp.Probabilities
 }
 
 func do(h http.Handler, method, path, body string, header ...string) (int, map[string]any, string) {
@@ -116,7 +43,7 @@ func do(h http.Handler, method, path, body string, header ...string) (int, map[s
 func TestPredictMatchesXGBoost(t *testing.T) {
 	t.Parallel()
 	h, _ := newHandler(t)
-	rows, want := holdout(t)
+	rows, want := example.Holdout(t)
 	body, _ := json.Marshal(map[string]any{"instances": rows[:100]})
 	code, out, raw := do(h, "POST", "/predict", string(body))
 	if code != 200 {
@@ -152,7 +79,7 @@ func TestPredictMatchesXGBoost(t *testing.T) {
 func TestOpenInferenceProtocol(t *testing.T) {
 	t.Parallel()
 	h, s := newHandler(t)
-	rows, want := holdout(t)
+	rows, want := example.Holdout(t)
 	names := s.Names()
 
 	// One [N, 30] tensor in schema order.
@@ -229,7 +156,7 @@ func TestMetadataAndHealth(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	h, s := newHandler(t)
-	rows, _ := holdout(t)
+	rows, _ := example.Holdout(t)
 	good := func(edit func(map[string]any)) string {
 		r := map[string]any{}
 		for k, v := range rows[0] {
@@ -356,7 +283,7 @@ func (neverEnding) Read(p []byte) (int, error) {
 
 func FuzzPredict(f *testing.F) {
 	h, _ := newHandler(f)
-	rows, _ := holdout(f)
+	rows, _ := example.Holdout(f)
 	good, _ := json.Marshal(map[string]any{"instances": rows[:2]})
 	f.Add(string(good))
 	f.Add(`{"instances":[[1,2,3]]}`)
