@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HTTP predictions: modelfn serve against FastAPI + uvicorn + xgboost, one
+// worker each pinned to one core, wrk on the other core, same bodies.
+
+type mix struct {
+	name   string
+	bodies []string // files wrk sends in turn
+	rows   float64  // mean rows per request
+}
+
+type server struct {
+	name string
+	url  string // the predict endpoint
+	p    *proc
+}
+
+func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
+	one, hundred := filepath.Join(s.tmp, "one.json"), filepath.Join(s.tmp, "hundred.json")
+	for _, f := range []struct {
+		path string
+		n    int
+	}{{one, 1}, {hundred, 100}} {
+		b, err := s.ex.body(f.n)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(f.path, b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	mixes := []mix{
+		{"1 row/request", []string{one}, 1},
+		{"100 rows/request", []string{hundred}, 100},
+		{"mixed 9×1 row : 1×100 rows", append(repeat(one, 9), hundred), 10.9},
+	}
+
+	mf, err := s.startModelfnServer(ctx, s.pinned(0))
+	if err != nil {
+		return nil, err
+	}
+	defer mf.p.stop(30 * time.Second)
+	py, err := s.startUvicorn(ctx, s.pinned(0))
+	if err != nil {
+		return nil, err
+	}
+	defer py.p.stop(10 * time.Second)
+	servers := []*server{mf, py}
+
+	for _, sv := range servers {
+		if err := s.checkServer(ctx, sv); err != nil {
+			return nil, err
+		}
+		for _, m := range mixes { // warm-up: connections, caches, Python's first calls
+			if _, err := s.wrk(ctx, sv, m, s.cfg.warmup); err != nil {
+				return nil, err
+			}
+		}
+	}
+	type series struct{ rps, p50, p99 []float64 }
+	res := map[*server][]series{mf: make([]series, len(mixes)), py: make([]series, len(mixes))}
+	for run := 0; run < s.cfg.runs; run++ {
+		for mi, m := range mixes {
+			order := servers
+			if run%2 == 1 {
+				order = []*server{py, mf}
+			}
+			for _, sv := range order {
+				w, err := s.wrk(ctx, sv, m, s.cfg.httpDuration)
+				if err != nil {
+					return nil, err
+				}
+				s.log.Info("http", "server", sv.name, "mix", m.name, "run", run+1, "req/s", w.rps, "p50_ms", w.p50, "p99_ms", w.p99)
+				r := &res[sv][mi]
+				r.rps, r.p50, r.p99 = append(r.rps, w.rps), append(r.p50, w.p50), append(r.p99, w.p99)
+			}
+		}
+	}
+	// Both answer correctly after the load too.
+	for _, sv := range servers {
+		if err := s.checkServer(ctx, sv); err != nil {
+			return nil, err
+		}
+	}
+
+	const against = againstFastAPI
+	var rows []Row
+	for mi, m := range mixes {
+		a, b := res[mf][mi], res[py][mi]
+		rows = append(rows,
+			compare("HTTP", m.name+": throughput", against, newFigure("req/s", a.rps), newFigure("req/s", b.rps), true, 20, "≥ 20×"),
+			compare("HTTP", m.name+": p50 latency", against, newFigure("ms", a.p50), newFigure("ms", b.p50), false, 0, ""),
+			compare("HTTP", m.name+": p99 latency", against, newFigure("ms", a.p99), newFigure("ms", b.p99), false, 10, "≤ 1/10"))
+	}
+	var rss [2]float64
+	for i, sv := range servers {
+		if rss[i], err = peakRSS(sv.p.pid()); err != nil {
+			return nil, err
+		}
+	}
+	mem := compare("HTTP", "server peak RSS after all runs", against, newFigure("MB", rss[:1]), newFigure("MB", rss[1:]), false, 0, "")
+	stats, err := logStats(ctx, mf)
+	if err != nil {
+		return nil, err
+	}
+	mem.Note = "modelfn's prediction log during the runs: " + stats
+	rows = append(rows, mem)
+	return rows, nil
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// pinned prefixes a command with taskset so it runs on one core, when the
+// machine has two or more and taskset is there; otherwise it runs free.
+func (s *setup) pinned(cpu int) func(argv ...string) []string {
+	return func(argv ...string) []string {
+		if s.taskset == "" {
+			return argv
+		}
+		return append([]string{s.taskset, "-c", strconv.Itoa(cpu)}, argv...)
+	}
+}
+
+func (s *setup) startModelfnServer(ctx context.Context, pin func(...string) []string) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.MkdirTemp(s.tmp, "serve-")
+	if err != nil {
+		return nil, err
+	}
+	// One worker: GOMAXPROCS=1, as uvicorn runs one Python thread.
+	p, err := startProc("modelfn serve", s.root, []string{"GOMAXPROCS=1"},
+		pin(s.modelfnBin, "serve", "--bundle", s.bundle, "--addr", addr, "--data", data)...)
+	if err != nil {
+		return nil, err
+	}
+	sv := &server{name: "modelfn", url: "http://" + addr + "/predict", p: p}
+	return sv, s.waitServing(ctx, sv)
+}
+
+func (s *setup) startUvicorn(ctx context.Context, pin func(...string) []string) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	host, port, _ := strings.Cut(addr, ":")
+	p, err := startProc("uvicorn", s.root, []string{"OMP_NUM_THREADS=1", "MODELFN_MODEL=" + filepath.Join(s.ex.dir, "model.json")},
+		pin(s.python, "-m", "uvicorn", "app:app", "--app-dir", filepath.Join(s.root, "testing", "compare", "py"),
+			"--host", host, "--port", port, "--workers", "1", "--no-access-log", "--log-level", "warning")...)
+	if err != nil {
+		return nil, err
+	}
+	sv := &server{name: "fastapi", url: "http://" + addr + "/predict", p: p}
+	return sv, s.waitServing(ctx, sv)
+}
+
+// waitServing polls until the server answers a one-row request.
+func (s *setup) waitServing(ctx context.Context, sv *server) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	one, err := s.ex.body(1)
+	if err != nil {
+		return err
+	}
+	err = poll(ctx, sv.p, 20*time.Millisecond, func() (bool, error) {
+		status, _, err := post(ctx, sv.url, one)
+		return err == nil && status == http.StatusOK, nil
+	})
+	if err != nil {
+		sv.p.kill()
+	}
+	return err
+}
+
+// checkServer checks a 100-row answer against xgboost's probabilities.
+func (s *setup) checkServer(ctx context.Context, sv *server) error {
+	b, err := s.ex.body(100)
+	if err != nil {
+		return err
+	}
+	status, answer, err := post(ctx, sv.url, b)
+	if err != nil {
+		return sv.p.failure(err)
+	}
+	if status != http.StatusOK {
+		return sv.p.failure(fmt.Errorf("100-row request: status %d: %.300s", status, answer))
+	}
+	if err := s.ex.checkAnswer(answer, 100); err != nil {
+		return sv.p.failure(err)
+	}
+	return nil
+}
+
+func post(ctx context.Context, url string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func logStats(ctx context.Context, mf *server) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(mf.url, "/predict")+"/modelfn/stats", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Log struct {
+			Logged, Written, Dropped, Buffered, Objects, WriteErrors int64
+		} `json:"prediction_log"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return "", fmt.Errorf("modelfn stats: %w", err)
+	}
+	l := st.Log
+	if l.Logged == 0 {
+		return "", fmt.Errorf("modelfn stats: the prediction log recorded nothing: is it on?")
+	}
+	return fmt.Sprintf("%d records logged, %d written in %d objects, %d buffered, %d dropped, %d write errors",
+		l.Logged, l.Written, l.Objects, l.Buffered, l.Dropped, l.WriteErrors), nil
+}
+
+// wrkResult is what one wrk run measured.
+type wrkResult struct {
+	rps, p50, p99 float64 // requests/s, milliseconds
+}
+
+var (
+	wrkRPS     = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)`)
+	wrkPct     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	wrkNon2xx  = regexp.MustCompile(`(?m)Non-2xx or 3xx responses:\s+(\d+)`)
+	wrkSockErr = regexp.MustCompile(`(?m)Socket errors:.*`)
+)
+
+func (s *setup) wrk(ctx context.Context, sv *server, m mix, d time.Duration) (wrkResult, error) {
+	args := s.pinned(1)(s.wrkBin, "-t1", "-c"+strconv.Itoa(s.cfg.conns), "-d"+d.String(), "--latency",
+		"-s", filepath.Join(s.root, "testing", "compare", "wrk", "post.lua"), sv.url, "--")
+	args = append(args, m.bodies...)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk against %s: %w\n%s", sv.name, err, out)
+	}
+	if sv.p.exited() {
+		return wrkResult{}, sv.p.failure(fmt.Errorf("died under load"))
+	}
+	r, err := parseWrk(string(out))
+	if err != nil {
+		return r, fmt.Errorf("wrk against %s (%s): %w", sv.name, m.name, err)
+	}
+	return r, nil
+}
+
+// parseWrk reads requests/s and the 50th and 99th percentile latencies
+// from wrk --latency's report, which must show no failed request.
+func parseWrk(text string) (wrkResult, error) {
+	var r wrkResult
+	if mm := wrkRPS.FindStringSubmatch(text); mm != nil {
+		r.rps, _ = strconv.ParseFloat(mm[1], 64)
+	}
+	for _, mm := range wrkPct.FindAllStringSubmatch(text, -1) {
+		v, _ := strconv.ParseFloat(mm[2], 64)
+		v *= map[string]float64{"us": 1e-3, "ms": 1, "s": 1e3}[mm[3]]
+		if mm[1] == "50" {
+			r.p50 = v
+		} else {
+			r.p99 = v
+		}
+	}
+	if r.rps == 0 || r.p50 == 0 || r.p99 == 0 {
+		return r, fmt.Errorf("cannot read the report:\n%s", text)
+	}
+	// Every answer must have been a 200 for the figure to count.
+	if mm := wrkNon2xx.FindStringSubmatch(text); mm != nil {
+		return r, fmt.Errorf("%s answers were not 2xx:\n%s", mm[1], text)
+	}
+	if mm := wrkSockErr.FindString(text); mm != "" {
+		return r, fmt.Errorf("%s", strings.TrimSpace(mm))
+	}
+	return r, nil
+}

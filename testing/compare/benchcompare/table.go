@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// The alternatives, by the short name the table uses.
+const (
+	againstFastAPI = "FastAPI"
+	againstPython  = "Python process"
+	againstUvicorn = "uvicorn server"
+	againstPandas  = "pandas"
+	againstScipy   = "scipy"
+	againstORT     = "onnxruntime"
+)
+
+var legend = map[string]string{
+	againstFastAPI: "FastAPI + uvicorn + xgboost (testing/compare/py/app.py): one uvicorn worker (uvloop, httptools when installed), one xgboost thread, `async def` endpoint, pydantic validation, `inplace_predict`, no prediction log; pinned to the same core modelfn serve (GOMAXPROCS=1, prediction log on) is pinned to, wrk on the other",
+	againstPython:  "`/usr/bin/python3 testing/compare/py/coldstart.py`: a fresh process that imports xgboost, loads the model and predicts one row",
+	againstUvicorn: "the FastAPI app (testing/compare/py/app.py) under uvicorn, one worker: exec to its first 200 on /predict",
+	againstPandas:  "`testing/compare/py/batch_pandas.py`: pandas read_csv, xgboost inplace_predict, to_csv (no per-row prediction id), on the same file in the same folder",
+	againstScipy:   "`testing/drift/compare_scipy.py` (scipy + numpy), against `testing/drift/benchdrift`, as `make bench-drift` runs them",
+	againstORT:     "onnxruntime-node 1.30 through `testing/onnx/ortrun.js`, as `make bench-onnx` (testing/onnx/benchcmp) runs it",
+}
+
+// writeTable prints the results as Markdown: a header naming the machine,
+// one table, the legend and the notes.
+func writeTable(w io.Writer, r *Results) {
+	m := r.Machine
+	fmt.Fprintf(w, "Measured %s on %s, %d cores, %.0f GB, %s (Linux %s); Go %s, Python %s (xgboost %s, pandas %s, FastAPI %s, uvicorn %s), %s.\n",
+		r.Finished.Format("2006-01-02"), m.CPU, m.Cores, m.MemoryGB, m.OS, m.Kernel, strings.TrimPrefix(m.Go, "go"), m.Python,
+		m.Versions["xgboost"], m.Versions["pandas"], m.Versions["fastapi"], m.Versions["uvicorn"], m.Versions["wrk"])
+	quiet := ""
+	if !r.Load.Quiet {
+		quiet = fmt.Sprintf(" (it did not fall below %.1f within the wait: other work shared the machine)", r.Load.Limit)
+	}
+	fmt.Fprintf(w, "1-minute load average %.2f at the start%s, %.2f at the end (the benchmark's own load). ", r.Load.Start, quiet, r.Load.End)
+	fmt.Fprintf(w, "Each figure is the median of the runs with (min–max); the advantage is taken per pair of adjacent runs. "+
+		"Only the ratios carry over to other machines.\n\n")
+	fmt.Fprintln(w, "| | measured | modelfn | against | alternative | modelfn's advantage | goal |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	var notes []string
+	used := map[string]bool{}
+	for _, row := range r.Rows {
+		goal := row.GoalText
+		if row.Met != nil {
+			goal += map[bool]string{true: " ✓", false: " ✗ missed"}[*row.Met]
+		}
+		what := row.What
+		if row.Note != "" {
+			notes = append(notes, row.Note)
+			what += fmt.Sprintf(" [%d]", len(notes))
+		}
+		used[row.Against] = true
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Section, what, row.Modelfn.format(), row.Against,
+			row.Other.format(), row.Advantage.format(), goal)
+	}
+	fmt.Fprintln(w)
+	var names []string
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "- **%s**: %s.\n", n, legend[n])
+	}
+	for i, n := range notes {
+		fmt.Fprintf(w, "- [%d] %s.\n", i+1, n)
+	}
+}

@@ -1,0 +1,18 @@
+"""The Python side of the cold-start comparison: a fresh process that imports
+xgboost, loads the model and predicts one row, which is what a Python
+function does on its first request. The driver times exec to the line this
+prints and checks the probabilities against xgboost's expected ones.
+
+Usage: /usr/bin/python3 coldstart.py MODEL_JSON '{"feature": value, ...}'
+"""
+import json
+import sys
+
+import numpy as np
+import xgboost as xgb
+
+booster = xgb.Booster(model_file=sys.argv[1])
+row = json.loads(sys.argv[2])
+x = np.array([[row[f] for f in booster.feature_names]], dtype=np.float32)
+p1 = float(booster.inplace_predict(x)[0])
+print(json.dumps({"probabilities": [1.0 - p1, p1]}), flush=True)
