@@ -51,17 +51,27 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 		{"mixed 9×1 row : 1×100 rows", append(repeat(one, 9), hundred), 10.9},
 	}
 
-	mf, err := s.startModelfnServer(ctx, s.pinned(0))
+	mf, err := s.startModelfnServer(ctx, s.pinned(0), s.bundle)
 	if err != nil {
 		return nil, err
 	}
 	defer mf.p.stop(30 * time.Second)
+	noLog, err := s.bundleWithoutLog()
+	if err != nil {
+		return nil, err
+	}
+	mfNoLog, err := s.startModelfnServer(ctx, s.pinned(0), noLog)
+	if err != nil {
+		return nil, err
+	}
+	defer mfNoLog.p.stop(30 * time.Second)
+	mfNoLog.name = "modelfn-nolog"
 	py, err := s.startUvicorn(ctx, s.pinned(0))
 	if err != nil {
 		return nil, err
 	}
 	defer py.p.stop(10 * time.Second)
-	servers := []*server{mf, py}
+	servers := []*server{mf, mfNoLog, py}
 
 	for _, sv := range servers {
 		if err := s.checkServer(ctx, sv); err != nil {
@@ -74,14 +84,14 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 		}
 	}
 	type series struct{ rps, p50, p99 []float64 }
-	res := map[*server][]series{mf: make([]series, len(mixes)), py: make([]series, len(mixes))}
+	res := map[*server][]series{}
+	for _, sv := range servers {
+		res[sv] = make([]series, len(mixes))
+	}
 	for run := 0; run < s.cfg.runs; run++ {
 		for mi, m := range mixes {
-			order := servers
-			if run%2 == 1 {
-				order = []*server{py, mf}
-			}
-			for _, sv := range order {
+			for i := range servers {
+				sv := servers[(i+run)%len(servers)] // rotate, so no server always goes first
 				w, err := s.wrk(ctx, sv, m, s.cfg.httpDuration)
 				if err != nil {
 					return nil, err
@@ -102,19 +112,21 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 	const against = againstFastAPI
 	var rows []Row
 	for mi, m := range mixes {
-		a, b := res[mf][mi], res[py][mi]
+		a, b, c := res[mf][mi], res[py][mi], res[mfNoLog][mi]
 		rows = append(rows,
 			compare("HTTP", m.name+": throughput", against, newFigure("req/s", a.rps), newFigure("req/s", b.rps), true, 20, "≥ 20×"),
+			compare("HTTP", m.name+": throughput, prediction log off", against, newFigure("req/s", c.rps), newFigure("req/s", b.rps), true, 0, ""),
 			compare("HTTP", m.name+": p50 latency", against, newFigure("ms", a.p50), newFigure("ms", b.p50), false, 0, ""),
 			compare("HTTP", m.name+": p99 latency", against, newFigure("ms", a.p99), newFigure("ms", b.p99), false, 10, "≤ 1/10"))
 	}
-	var rss [2]float64
-	for i, sv := range servers {
-		if rss[i], err = peakRSS(sv.p.pid()); err != nil {
+	rss := map[*server]float64{}
+	for _, sv := range servers {
+		if rss[sv], err = peakRSS(sv.p.pid()); err != nil {
 			return nil, err
 		}
 	}
-	mem := compare("HTTP", "server peak RSS after all runs", against, newFigure("MB", rss[:1]), newFigure("MB", rss[1:]), false, 0, "")
+	mem := compare("HTTP", "server peak RSS after all runs (log on)", against,
+		newFigure("MB", []float64{rss[mf]}), newFigure("MB", []float64{rss[py]}), false, 0, "")
 	stats, err := logStats(ctx, mf)
 	if err != nil {
 		return nil, err
@@ -122,6 +134,25 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 	mem.Note = "modelfn's prediction log during the runs: " + stats
 	rows = append(rows, mem)
 	return rows, nil
+}
+
+// bundleWithoutLog is a copy of the example bundle with the prediction
+// log turned off, to show what the log costs.
+func (s *setup) bundleWithoutLog() (string, error) {
+	dir := filepath.Join(s.tmp, "bundle-nolog")
+	if err := os.CopyFS(dir, os.DirFS(s.bundle)); err != nil {
+		return "", err
+	}
+	yaml := filepath.Join(dir, "modelfn.yaml")
+	b, err := os.ReadFile(yaml)
+	if err != nil {
+		return "", err
+	}
+	off := strings.Replace(string(b), "\nprediction_log:\n", "\nprediction_log:\n  disabled: true\n", 1)
+	if off == string(b) {
+		return "", fmt.Errorf("%s: no prediction_log section to turn off", yaml)
+	}
+	return dir, os.WriteFile(yaml, []byte(off), 0o644)
 }
 
 func repeat(s string, n int) []string {
@@ -143,7 +174,7 @@ func (s *setup) pinned(cpu int) func(argv ...string) []string {
 	}
 }
 
-func (s *setup) startModelfnServer(ctx context.Context, pin func(...string) []string) (*server, error) {
+func (s *setup) startModelfnServer(ctx context.Context, pin func(...string) []string, bundle string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -154,7 +185,7 @@ func (s *setup) startModelfnServer(ctx context.Context, pin func(...string) []st
 	}
 	// One worker: GOMAXPROCS=1, as uvicorn runs one Python thread.
 	p, err := startProc("modelfn serve", s.root, []string{"GOMAXPROCS=1"},
-		pin(s.modelfnBin, "serve", "--bundle", s.bundle, "--addr", addr, "--data", data)...)
+		pin(s.modelfnBin, "serve", "--bundle", bundle, "--addr", addr, "--data", data)...)
 	if err != nil {
 		return nil, err
 	}
