@@ -179,6 +179,7 @@ func (m *Monitor) addRecords(st *state, b *runtime.Batch, entries []predlog.Entr
 		hr := m.hourOf(st, e.Time)
 		m.row(b, i, e.Out, nums, strs)
 		hr.Profile.Add(nums, strs)
+		hr.Score = nil
 	}
 }
 

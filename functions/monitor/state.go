@@ -2,13 +2,13 @@ package monitor
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
 
 	"github.com/modelfn/modelfn/drift"
@@ -38,6 +38,8 @@ type state struct {
 type hour struct {
 	Profile *drift.Profile `json:"profile"`
 	Perf    *performance   `json:"performance,omitempty"`
+	// Score caches the hour's drift severities until records are added.
+	Score *hourScore `json:"score,omitempty"`
 }
 
 type label struct {
@@ -84,7 +86,7 @@ func (m *Monitor) loadState(ctx context.Context) (*state, error) {
 // saveState commits a run: one object write, atomic in every store.
 func (m *Monitor) saveState(ctx context.Context, st *state) error {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the checkpoint is rewritten every run
 	if err := json.NewEncoder(zw).Encode(st); err != nil {
 		return err
 	}

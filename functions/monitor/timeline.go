@@ -23,8 +23,18 @@ type hourScore struct {
 // maxHistory bounds the hourly history: 30 days.
 const maxHistory = 30 * 24
 
-// scoreHour compares one hour with the reference.
+// scoreHour compares one hour with the reference, once per change of the
+// hour's profile.
 func (m *Monitor) scoreHour(start time.Time, h *hour) hourScore {
+	if h.Score != nil && h.Score.Start.Equal(start) {
+		return *h.Score
+	}
+	sc := m.compareHour(start, h)
+	h.Score = &sc
+	return sc
+}
+
+func (m *Monitor) compareHour(start time.Time, h *hour) hourScore {
 	names := m.columnNames()
 	sc := hourScore{Start: start, Severity: make([]drift.Num, len(names))}
 	for i := range sc.Severity {
