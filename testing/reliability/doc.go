@@ -1,0 +1,10 @@
+// Package reliability holds modelfn's reliability suite (issue 8): the
+// local server under load, killed with SIGKILL under load, the object
+// store going away during batch scoring and monitoring, and hostile input
+// against the predict endpoint and the batch, event and log readers.
+//
+// Everything is in its tests. `go test -short` runs the fast part (a
+// smaller load, one crash); `make reliability` runs all of it and prints
+// a summary table. The hostile-input table is HOSTILE.md, written by
+// TestHostileInput from the answers it actually got.
+package reliability
