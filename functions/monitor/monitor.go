@@ -208,8 +208,9 @@ func (m *Monitor) readLabels(ctx context.Context, st *state, hours []time.Time, 
 		}
 		ls, err := m.readLabelObject(ctx, key)
 		if err != nil {
-			if gcerrors.Code(err) != gcerrors.Unknown && !errors.Is(err, errBadLabels) {
-				return err
+			if !errors.Is(err, errBadLabels) {
+				// The store failed, not the object: retry the whole run later.
+				return fmt.Errorf("monitor: label object %s: %w", key, err)
 			}
 			h.CorruptObjects++
 			m.logger().Warn("monitor: skipping unreadable label object", "key", key, "err", err)
@@ -317,7 +318,10 @@ func (m *Monitor) readLabelObject(ctx context.Context, key string) ([]label, err
 		}
 		out = append(out, label{ID: raw.ID, Label: s})
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil { // a line over 1 MiB
+		return out, fmt.Errorf("%w: %v", errBadLabels, err)
+	}
+	return out, nil
 }
 
 // list returns the keys under prefix ending with suffix, sorted.

@@ -70,6 +70,7 @@ type chunk struct {
 	buf   []byte
 	n     int
 	first time.Time
+	key   string // fixed at the first attempt, so a retry overwrites it
 }
 
 // NewLogger starts a logger writing into bucket.
@@ -181,7 +182,12 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 		c := l.queue[0]
 		l.mu.Unlock()
 
-		key := Partition(l.opt.Prefix, c.first) + NewID() + ".jsonl.gz"
+		// One key per chunk: when a write reached the store but its answer
+		// was lost, the retry overwrites the object instead of adding a copy.
+		if c.key == "" {
+			c.key = Partition(l.opt.Prefix, c.first) + NewID() + ".jsonl.gz"
+		}
+		key := c.key
 		if err := WriteObject(ctx, l.bucket, key, c.buf); err != nil {
 			l.writeErrors.Add(1)
 			return err

@@ -71,11 +71,20 @@ func (d *Decoder) ReadObject(ctx context.Context, bucket *blob.Bucket, key strin
 	return entries, nil
 }
 
-// Read decodes a gzip JSON Lines stream.
+// Read decodes a gzip JSON Lines stream. A failure of r itself (the store
+// or the network going away mid-object) is returned as it is, not as
+// ErrCorrupt: the object may well be whole, and a later read may succeed.
 func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry, error) {
-	zr, err := gzip.NewReader(r)
+	src := &sourceReader{r: r}
+	corrupt := func(format string, args ...any) error {
+		if src.err != nil {
+			return fmt.Errorf("reading the object: %w", src.err)
+		}
+		return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
+	}
+	zr, err := gzip.NewReader(src)
 	if err != nil {
-		return entries, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return entries, corrupt("%v", err)
 	}
 	lim := &io.LimitedReader{R: zr, N: d.MaxBytes + 1}
 	sc := bufio.NewScanner(lim)
@@ -90,7 +99,7 @@ func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry,
 		dec = runtime.JSONDecoder(dec, bytes.NewReader(sc.Bytes()))
 		e, err := d.readRecord(dec, b, line)
 		if err != nil {
-			return entries, fmt.Errorf("%w: line %d: %v", ErrCorrupt, line, err)
+			return entries, corrupt("line %d: %v", line, err)
 		}
 		entries = append(entries, e)
 	}
@@ -98,9 +107,24 @@ func (d *Decoder) Read(r io.Reader, b *runtime.Batch, entries []Entry) ([]Entry,
 		return entries, fmt.Errorf("%w: more than %d bytes decompressed", ErrCorrupt, d.MaxBytes)
 	}
 	if err := sc.Err(); err != nil {
-		return entries, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return entries, corrupt("%v", err)
 	}
 	return entries, nil
+}
+
+// sourceReader remembers the first error of the underlying reader other
+// than io.EOF, which tells a failed read from a corrupt object.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 func (d *Decoder) readRecord(dec *jsontext.Decoder, b *runtime.Batch, line int) (Entry, error) {
