@@ -1,15 +1,23 @@
 package reliability
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
+	"gocloud.dev/blob"
+
+	"github.com/modelfn/modelfn/functions"
 	"github.com/modelfn/modelfn/runtime/bundle"
 	"github.com/modelfn/modelfn/testing/example"
 )
@@ -147,5 +155,78 @@ func TestCrashUnderLoad(t *testing.T) {
 	}
 	evidence = fmt.Sprintf("lost per kill %v of ≤%d allowed (flush_records %d); all flushed objects whole; %d answered, %d stored, 0 duplicates; monitor: %d records, %d corrupt; %d temp files left by killed writes",
 		losses, bound, flushRecords, len(answeredAll), stored, mres.Health.Records, mres.Health.CorruptObjects, tmp)
+	t.Log(evidence)
+}
+
+// TestMonitorKill9S3 is testing/e2e's kill -9 test of the monitor against
+// S3 (versitygw) instead of the local folder: the monitor, run as a
+// function process wired by the MODELFN_* environment, is killed with
+// SIGKILL at random points of a run twelve times; the run that finally
+// completes publishes the window metrics of one clean run.
+func TestMonitorKill9S3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: fourteen monitor runs against S3")
+	}
+	t.Parallel()
+	var evidence string
+	report(t, "crash", "kill -9 the monitor half-way 12 times against S3 (versitygw): final metrics = one clean run", &evidence)
+	st := startS3(t)
+	cleanURL := st.bucket(t, "clean", st.endpoint())
+	crashedURL := st.bucket(t, "crashed", st.endpoint())
+	now := time.Now().UTC()
+	data := &monitorData{t: t, buckets: []*blob.Bucket{open(t, cleanURL), open(t, crashedURL)}, now: now}
+	data.add(300, 40)
+	later := now.Add(time.Minute).Format(time.RFC3339Nano)
+
+	monitorCmd := func(u string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), helperRole+"=monitor", "MODELFN_RELIABILITY_NOW="+later,
+			functions.EnvBundle+"="+example.Bundle, functions.EnvLogURL+"="+u)
+		return cmd
+	}
+	runOnce := func(u string) map[string]float64 {
+		var stdout, stderr bytes.Buffer
+		cmd := monitorCmd(u)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("monitor: %v\n%s", err, stderr.String())
+		}
+		var m map[string]float64
+		if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
+			t.Fatalf("monitor output: %v\n%s", err, stdout.String())
+		}
+		return m
+	}
+	start := time.Now()
+	want := runOnce(cleanURL)
+	cleanTook := time.Since(start)
+
+	rng := rand.New(rand.NewPCG(12, 9))
+	killed := 0
+	for i := 0; i < 12; i++ {
+		cmd := monitorCmd(crashedURL)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(cleanTook))))
+		if cmd.Process.Signal(syscall.SIGKILL) == nil {
+			if err := cmd.Wait(); err != nil {
+				killed++
+			}
+		}
+	}
+	got := runOnce(crashedURL)
+	diff := 0
+	for k, w := range want {
+		if g, ok := got[k]; !ok || math.Abs(g-w) > 1e-12 {
+			diff++
+			t.Errorf("%s: %v after kills, %v clean", k, g, w)
+		}
+	}
+	if len(want) < 50 || len(got) != len(want) {
+		t.Errorf("%d window metrics clean, %d after kills", len(want), len(got))
+	}
+	evidence = fmt.Sprintf("%d records in %d objects; clean run %v; %d of 12 runs killed mid-way; %d window metrics, %d differ",
+		data.records, data.objects, cleanTook.Round(time.Millisecond), killed, len(want), diff)
 	t.Log(evidence)
 }
