@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modelfn/modelfn/testing/tools"
 )
 
 // Machine describes where the figures were measured. Only the ratios
@@ -61,6 +64,12 @@ print(json.dumps(dict(python=sys.version.split()[0], numpy=numpy.__version__, pa
 		_ = err // wrk -v exits 1 after printing its version
 		v, _, _ := strings.Cut(strings.SplitN(string(out), "\n", 2)[0], " Copyright")
 		m.Versions["wrk"] = strings.TrimSpace(v)
+	}
+	if b, err := os.ReadFile(filepath.Join(tools.Root(), ".tools", "node_modules", "onnxruntime-node", "package.json")); err == nil {
+		var pkg struct{ Version string }
+		if json.Unmarshal(b, &pkg) == nil {
+			m.Versions["onnxruntime-node"] = pkg.Version
+		}
 	}
 	return m
 }

@@ -102,6 +102,7 @@ func main() {
 	flag.IntVar(&cfg.driftCols, "drift-cols", 20, "features in the drift comparison")
 	flag.Float64Var(&cfg.waitLoad, "wait-load", 0, "first wait until the 1-minute load average is below this (0: don't wait)")
 	flag.DurationVar(&cfg.waitMax, "wait-max", time.Hour, "longest wait for that")
+	render := flag.String("render", "", "print the table of an earlier results file (JSON) instead of measuring")
 	flag.StringVar(&cfg.out, "out", "testing/compare/results/latest.json", "results file (JSON; the table goes beside it as .md); \"\" for none")
 	flag.Parse()
 	cfg.sections = strings.Split(sections, ",")
@@ -114,6 +115,13 @@ func main() {
 		cfg.sizes = append(cfg.sizes, n)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *render != "" {
+		if err := renderFile(*render); err != nil {
+			log.Error("bench-compare -render", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil {
@@ -180,16 +188,36 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	md, err := os.Create(strings.TrimSuffix(out, filepath.Ext(out)) + ".md")
+	md := strings.TrimSuffix(out, filepath.Ext(out)) + ".md"
+	if err := writeTableFile(md, res); err != nil {
+		return err
+	}
+	log.Info("results written", "json", out, "table", md)
+	return nil
+}
+
+func writeTableFile(path string, res *Results) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	writeTable(md, res)
-	if err := md.Close(); err != nil {
+	writeTable(f, res)
+	return f.Close()
+}
+
+// renderFile rewrites the table beside a results file from its figures
+// (after a change to the table's wording; nothing is measured) and prints it.
+func renderFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
 		return err
 	}
-	log.Info("results written", "json", out, "table", md.Name())
-	return nil
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	writeTable(os.Stdout, &res)
+	return writeTableFile(strings.TrimSuffix(path, filepath.Ext(path))+".md", &res)
 }
 
 // prepare finds the tools and builds the programs the chosen sections run.

@@ -30,16 +30,17 @@ var legend = map[string]string{
 // one table, the legend and the notes.
 func writeTable(w io.Writer, r *Results) {
 	m := r.Machine
-	fmt.Fprintf(w, "Measured %s on %s, %d cores, %.0f GB, %s (Linux %s); Go %s, Python %s (xgboost %s, pandas %s, FastAPI %s, uvicorn %s), %s.\n",
+	fmt.Fprintf(w, "Measured %s on %s, %d cores, %.1f GiB, %s (Linux %s); Go %s; Python %s with xgboost %s, pandas %s, FastAPI %s, uvicorn %s (uvloop %s, httptools %s); %s.\n",
 		r.Finished.Format("2006-01-02"), m.CPU, m.Cores, m.MemoryGB, m.OS, m.Kernel, strings.TrimPrefix(m.Go, "go"), m.Python,
-		m.Versions["xgboost"], m.Versions["pandas"], m.Versions["fastapi"], m.Versions["uvicorn"], m.Versions["wrk"])
+		m.Versions["xgboost"], m.Versions["pandas"], m.Versions["fastapi"], m.Versions["uvicorn"],
+		m.Versions["uvloop"], m.Versions["httptools"], m.Versions["wrk"])
 	quiet := ""
 	if !r.Load.Quiet {
-		quiet = fmt.Sprintf(" (it did not fall below %.1f within the wait: other work shared the machine)", r.Load.Limit)
+		quiet = fmt.Sprintf(" (it had not fallen below %.1f after waiting: other work shared the machine)", r.Load.Limit)
 	}
-	fmt.Fprintf(w, "1-minute load average %.2f at the start%s, %.2f at the end (the benchmark's own load). ", r.Load.Start, quiet, r.Load.End)
-	fmt.Fprintf(w, "Each figure is the median of the runs with (min–max); the advantage is taken per pair of adjacent runs. "+
-		"Only the ratios carry over to other machines.\n\n")
+	fmt.Fprintf(w, "1-minute load average %.2f at the start%s and %.2f at the end (which counts the benchmark's own processes). ", r.Load.Start, quiet, r.Load.End)
+	fmt.Fprintf(w, "Each figure is the median of its runs with (min–max); the advantage is computed per pair of adjacent runs "+
+		"(above 1: modelfn is better). Only the ratios carry over to other machines.\n\n")
 	fmt.Fprintln(w, "| | measured | modelfn | against | alternative | modelfn's advantage | goal |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	var notes []string
