@@ -132,9 +132,12 @@ func (c *CSVRows) ReadChunk(ch *CSVChunk, max, width int) error {
 			c.consume(ch, end)
 			return nil
 		}
+		// Only empty lines so far: drop them now, or a long run of them
+		// (a gzip bomb of newlines) would be scanned again after every
+		// read and finally taken for one record over maxRecord.
+		c.line += countLines(c.buf[:end])
+		c.buf = c.buf[:copy(c.buf, c.buf[end:])]
 		if c.eof {
-			c.line += countLines(c.buf[:end])
-			c.buf = c.buf[:copy(c.buf, c.buf[end:])]
 			return io.EOF
 		}
 		if len(c.buf) > maxRecord {

@@ -114,18 +114,18 @@ func (r *RowWriter) readArray(dec *jsontext.Decoder) *InputError {
 func (r *RowWriter) readValue(dec *jsontext.Decoder, col int) *InputError {
 	switch k := dec.PeekKind(); k {
 	case '0':
-		tok, err := dec.ReadToken()
+		raw, err := dec.ReadValue() // raw bytes: parsed without an allocation
 		if err != nil {
 			return SyntaxError(r.row, err)
 		}
-		v, err := tok.Float()
+		v, err := parseNumberBytes(raw)
 		if err != nil {
 			r.b.set[col] = true
-			return Errorf(r.row, r.field(col), CodeNonFinite, "%s overflows a 64-bit float", clip(tok.String()))
+			return Errorf(r.row, r.field(col), CodeNonFinite, "%s overflows a 64-bit float", clip(string(raw)))
 		}
 		text := ""
 		if r.b.Schema.Features[col].Type == Categorical {
-			text = tok.String()
+			text = string(raw)
 		}
 		return r.Number(col, v, text)
 	case '"':

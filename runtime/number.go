@@ -21,7 +21,16 @@ func ParseNumber(s string) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
-func fastNumber(s string) (float64, bool) {
+// parseNumberBytes is ParseNumber for a JSON number's raw bytes, without
+// converting them to a string on the fast path.
+func parseNumberBytes(b []byte) (float64, error) {
+	if v, ok := fastNumber(b); ok {
+		return v, nil
+	}
+	return strconv.ParseFloat(string(b), 64)
+}
+
+func fastNumber[T string | []byte](s T) (float64, bool) {
 	i, n := 0, len(s)
 	neg := false
 	if i < n && (s[i] == '-' || s[i] == '+') {

@@ -1,12 +1,17 @@
 package predict_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/modelfn/modelfn/functions/predict"
+	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/testing/example"
+	"gocloud.dev/blob/memblob"
 )
 
 // BenchmarkPredictHTTP measures a request through the handler: decoding,
@@ -52,4 +57,28 @@ func itoa(n int) string {
 		s = string(rune('0'+n%10)) + s
 	}
 	return s
+}
+
+// BenchmarkPredictHTTPLogged is the 100-row request with the prediction
+// log on (into a memory bucket): what a served request costs in all.
+func BenchmarkPredictHTTPLogged(b *testing.B) {
+	m, s := example.Model(b)
+	l := predlog.NewLogger(memblob.OpenBucket(nil), predlog.NewEncoder("breast-cancer", "1", s, m.Info()),
+		predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Second, MaxBuffered: 1 << 30})
+	defer l.Close(context.Background())
+	h := predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: 1000, MaxBodyBytes: 1 << 24, Log: l})
+	rows, _ := example.Holdout(b)
+	body, _ := json.Marshal(map[string]any{"instances": rows[:100]})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/predict", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Body.String())
+		}
+	}
+	b.ReportMetric(100*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
