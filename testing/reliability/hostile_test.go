@@ -48,7 +48,9 @@ type hostileTable struct {
 	rows []hostileRow
 }
 
-func (h *hostileTable) add(section, group, input, answer string) { h.addAt(-1, section, group, input, answer) }
+func (h *hostileTable) add(section, group, input, answer string) {
+	h.addAt(-1, section, group, input, answer)
+}
 
 // addAt adds a row at position order of its section (-1: after the
 // rows added so far).
