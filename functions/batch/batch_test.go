@@ -30,6 +30,10 @@ var exampleDir = example.Dir
 
 func newScorer(t testing.TB, b *blob.Bucket) *batch.Scorer {
 	m, s := example.Model(t)
+	return newScorerFor(b, m, s)
+}
+
+func newScorerFor(b *blob.Bucket, m runtime.Model, s *runtime.Schema) *batch.Scorer {
 	return &batch.Scorer{Model: m, Schema: s, Bucket: b, InputPrefix: "input/", OutputPrefix: "output/", ErrorsPrefix: "errors/",
 		ChunkRows: 7, LogBucket: b, LogPrefix: "predictions/breast-cancer/1/",
 		Encoder: predlog.NewEncoder("breast-cancer", "1", s, m.Info())}

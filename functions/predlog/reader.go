@@ -127,8 +127,14 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (d *Decoder) readRecord(dec *jsontext.Decoder, b *runtime.Batch, line int) (Entry, error) {
-	var e Entry
+// readRecord reads one record; on error, b is as it was.
+func (d *Decoder) readRecord(dec *jsontext.Decoder, b *runtime.Batch, line int) (e Entry, err error) {
+	rows := b.Rows
+	defer func() {
+		if err != nil {
+			b.Truncate(rows)
+		}
+	}()
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return e, fmt.Errorf("not a JSON object")
 	}
@@ -149,6 +155,9 @@ func (d *Decoder) readRecord(dec *jsontext.Decoder, b *runtime.Batch, line int) 
 		case "source":
 			e.Source, err = readString(dec)
 		case "features":
+			if haveFeatures {
+				return e, fmt.Errorf("features given twice")
+			}
 			if ierr := b.ReadJSONRow(dec, line, false); ierr != nil {
 				return e, ierr
 			}
@@ -166,10 +175,10 @@ func (d *Decoder) readRecord(dec *jsontext.Decoder, b *runtime.Batch, line int) 
 	if _, err := dec.ReadToken(); err != nil {
 		return e, err
 	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return e, fmt.Errorf("data after the record")
+	}
 	if !haveFeatures || !havePrediction || e.ID == "" || e.Time.IsZero() {
-		if haveFeatures {
-			b.Truncate(b.Rows - 1)
-		}
 		return e, fmt.Errorf("record lacks id, ts, features or prediction")
 	}
 	return e, nil

@@ -14,7 +14,7 @@ import (
 var example = filepath.Join(tools.Root(), "examples", "breast-cancer", "bundle")
 
 // copyBundle copies the example bundle so a test can break it.
-func copyBundle(t *testing.T) string {
+func copyBundle(t testing.TB) string {
 	dir := t.TempDir()
 	entries, err := os.ReadDir(example)
 	if err != nil {

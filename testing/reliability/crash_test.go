@@ -41,9 +41,9 @@ func TestCrashUnderLoad(t *testing.T) {
 	// load, the full chunk the writer is writing when the kill lands.
 	bound := 2 * flushRecords
 
-	rounds, perRound := 3, 20000
-	if testing.Short() {
-		rounds, perRound = 1, 4000
+	rounds, perRound := 1, 4000
+	if full {
+		rounds, perRound = 3, 20000
 	}
 	var evidence string
 	report(t, "crash", fmt.Sprintf("kill -9 under load (concurrency 64) and restart, %d times: flushed records stored, loss within the bound", rounds), &evidence)
@@ -161,15 +161,17 @@ func TestCrashUnderLoad(t *testing.T) {
 // TestMonitorKill9S3 is testing/e2e's kill -9 test of the monitor against
 // S3 (versitygw) instead of the local folder: the monitor, run as a
 // function process wired by the MODELFN_* environment, is killed with
-// SIGKILL at random points of a run twelve times; the run that finally
-// completes publishes the window metrics of one clean run.
+// SIGKILL at random points of a run twelve times (three at the fast
+// size); the run that finally completes publishes the window metrics of
+// one clean run.
 func TestMonitorKill9S3(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: fourteen monitor runs against S3")
-	}
 	t.Parallel()
+	kills := 3
+	if full {
+		kills = 12
+	}
 	var evidence string
-	report(t, "crash", "kill -9 the monitor half-way 12 times against S3 (versitygw): final metrics = one clean run", &evidence)
+	report(t, "crash", fmt.Sprintf("kill -9 the monitor half-way %d times against S3 (versitygw): final metrics = one clean run", kills), &evidence)
 	st := startS3(t)
 	cleanURL := st.bucket(t, "clean", st.endpoint())
 	crashedURL := st.bucket(t, "crashed", st.endpoint())
@@ -203,7 +205,7 @@ func TestMonitorKill9S3(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(12, 9))
 	killed := 0
-	for i := 0; i < 12; i++ {
+	for i := 0; i < kills; i++ {
 		cmd := monitorCmd(crashedURL)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -226,7 +228,7 @@ func TestMonitorKill9S3(t *testing.T) {
 	if len(want) < 50 || len(got) != len(want) {
 		t.Errorf("%d window metrics clean, %d after kills", len(want), len(got))
 	}
-	evidence = fmt.Sprintf("%d records in %d objects; clean run %v; %d of 12 runs killed mid-way; %d window metrics, %d differ",
-		data.records, data.objects, cleanTook.Round(time.Millisecond), killed, len(want), diff)
+	evidence = fmt.Sprintf("%d records in %d objects; clean run %v; %d of %d runs killed mid-way; %d window metrics, %d differ",
+		data.records, data.objects, cleanTook.Round(time.Millisecond), killed, kills, len(want), diff)
 	t.Log(evidence)
 }

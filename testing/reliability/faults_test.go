@@ -154,9 +154,9 @@ func TestBatchStoreOutage(t *testing.T) {
 	t.Parallel()
 	var evidence string
 	report(t, "storage", "S3 (versitygw) away half-way through batch scoring: no partial output, retried, rows once", &evidence)
-	rows := 60000
-	if testing.Short() {
-		rows = 24000
+	rows := 24000
+	if full {
+		rows = 60000
 	}
 	st := startS3(t)
 	batchURL := st.bucket(t, "batch", st.endpoint())
@@ -375,9 +375,9 @@ func TestMonitorStoreOutage(t *testing.T) {
 	t.Parallel()
 	var evidence string
 	report(t, "storage", "S3 (versitygw) away, cut responses, failed label reads during monitor runs: final metrics = one clean run", &evidence)
-	kills := 6
-	if testing.Short() {
-		kills = 2
+	kills := 2
+	if full {
+		kills = 6
 	}
 	st := startS3(t)
 	px := newFaultProxy(t, st.endpoint())

@@ -7,15 +7,15 @@ import (
 	"time"
 )
 
-// TestLoad sends 50,000 prediction requests (5,000 with -short) at
+// TestLoad sends 50,000 prediction requests (5,000 at the fast size) at
 // concurrency 64 to `modelfn serve` on loopback, stops it gracefully, and
 // finds every answered prediction in the log exactly once, and nothing
 // else.
 func TestLoad(t *testing.T) {
 	t.Parallel()
-	n, conc := 50000, 64
-	if testing.Short() {
-		n = 5000
+	n, conc := 5000, 64
+	if full {
+		n = 50000
 	}
 	var evidence string
 	report(t, "load", fmt.Sprintf("%d requests at concurrency %d, then SIGTERM: zero 5xx, one log record per answered prediction", n, conc), &evidence)

@@ -28,6 +28,10 @@ import (
 // binary is the modelfn command, built once for the whole suite.
 var binary string
 
+// full runs every test at its full size (MODELFN_RELIABILITY=full, as
+// `make reliability` does); otherwise the fast size `make test` runs.
+var full = os.Getenv("MODELFN_RELIABILITY") == "full"
+
 // helperRole, when set in the environment, makes the test binary play a
 // function instead of running tests (a process the tests can kill -9).
 const helperRole = "MODELFN_RELIABILITY_ROLE"
