@@ -77,11 +77,15 @@ var ErrNotInput = errors.New("not a batch input object")
 // unknown format, not gzip, a header without the model's features.
 var ErrBadInput = errors.New("unusable batch input")
 
+// ErrGone is returned for an input that no longer exists (deleted since
+// its event was sent): there is nothing to score and nothing to retry.
+var ErrGone = errors.New("batch input no longer exists")
+
 // Permanent reports whether retrying the object cannot help, so the cloud
 // adapter should acknowledge the event (after logging) rather than have it
 // delivered again.
 func Permanent(err error) bool {
-	return errors.Is(err, ErrNotInput) || errors.Is(err, ErrBadInput)
+	return errors.Is(err, ErrNotInput) || errors.Is(err, ErrBadInput) || errors.Is(err, ErrGone)
 }
 
 // Score scores one object. key is the object's full key in the bucket.
@@ -96,6 +100,9 @@ func (s *Scorer) Score(ctx context.Context, key string) (Result, error) {
 		return res, fmt.Errorf("batch %s: %w: %v", key, ErrBadInput, err)
 	}
 	attrs, err := s.Bucket.Attributes(ctx, key)
+	if isNotFound(err) {
+		return res, fmt.Errorf("batch %s: %w", key, ErrGone)
+	}
 	if err != nil {
 		return res, fmt.Errorf("batch %s: %w", key, err)
 	}

@@ -104,6 +104,8 @@ func (h *Handler) scoreS3(ctx context.Context, e *events.S3Event) error {
 		switch {
 		case errors.Is(err, batch.ErrNotInput):
 			h.log.Warn("batch: object outside the input prefix; skipped", "bucket", bucket, "key", key, "err", err)
+		case errors.Is(err, batch.ErrGone):
+			h.log.Warn("batch: the object is gone (deleted since the event); skipped", "bucket", bucket, "key", key)
 		case batch.Permanent(err):
 			h.log.Error("batch: the object cannot be scored; not retried", "bucket", bucket, "key", key, "err", err)
 		case err != nil:

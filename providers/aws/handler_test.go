@@ -311,7 +311,7 @@ func TestBatchEventShapes(t *testing.T) {
 		failed  []string // SQS message ids reported failed
 	}{
 		{"direct, '+' is a space and %2B a plus", json.RawMessage(s3doc("modelfn-batch", "ObjectCreated:Put", "input/a+b%2Bc.csv")), "", nil},
-		{"direct, missing object", json.RawMessage(s3doc("modelfn-batch", "ObjectCreated:Put", "input/missing.csv")), "input/missing.csv", nil},
+		{"direct, missing object (deleted since) is skipped", json.RawMessage(s3doc("modelfn-batch", "ObjectCreated:Put", "input/missing.csv")), "", nil},
 		{"direct, another bucket", json.RawMessage(s3doc("someone-else", "ObjectCreated:Put", "input/a+b%2Bc.csv")), "another bucket", nil},
 		{"direct, own output is skipped", json.RawMessage(s3doc("modelfn-batch", "ObjectCreated:Put", "output/a+b%2Bc.csv")), "", nil},
 		{"direct, removal is skipped", json.RawMessage(s3doc("modelfn-batch", "ObjectRemoved:Delete", "input/missing.csv")), "", nil},
@@ -320,10 +320,11 @@ func TestBatchEventShapes(t *testing.T) {
 		{"sqs, partial failure", sqs(
 			[2]string{"ok", s3doc("modelfn-batch", "ObjectCreated:Put", "input/a+b%2Bc.csv")},
 			[2]string{"missing", s3doc("modelfn-batch", "ObjectCreated:Put", "input/missing.csv")},
+			[2]string{"other", s3doc("someone-else", "ObjectCreated:Put", "input/a+b%2Bc.csv")},
 			[2]string{"garbage", "not json"},
 			[2]string{"test", `{"Service":"Amazon S3","Event":"s3:TestEvent"}`},
 			[2]string{"empty", `{"Records":[]}`},
-		), "", []string{"missing", "garbage", "empty"}},
+		), "", []string{"other", "garbage", "empty"}},
 	} {
 		out, err := h.Batch(ctx, tc.event)
 		if (err != nil) != (tc.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {

@@ -197,6 +197,7 @@ func TestLambdaEvents(t *testing.T) {
 		event := sqsEvent(t,
 			[2]string{"m-ok", string(s3Event(t, d.batchName, key, int64(len(holdout))))},
 			[2]string{"m-missing", string(s3Event(t, d.batchName, "input/sqs/never-written.csv", 10))},
+			[2]string{"m-other", string(s3Event(t, "someone-else", key, int64(len(holdout))))},
 			[2]string{"m-test", string(readDoc(t, "s3-test-event.json"))},
 		)
 		out, err := batch.invoke(ctx, event)
@@ -211,8 +212,8 @@ func TestLambdaEvents(t *testing.T) {
 		if err := json.Unmarshal(out, &resp); err != nil {
 			t.Fatalf("%s: %v", out, err)
 		}
-		if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-missing" {
-			t.Errorf("response %s: want only m-missing reported failed", out)
+		if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-other" {
+			t.Errorf("response %s: want only m-other (another bucket's object) reported failed; a missing object is skipped", out)
 		}
 		got, err := inputs.ReadAll(ctx, "output/sqs/holdout copy+1.csv")
 		if err != nil {
@@ -224,10 +225,13 @@ func TestLambdaEvents(t *testing.T) {
 	})
 
 	t.Run("direct notification failure fails the invocation", func(t *testing.T) {
-		_, err := batch.invoke(ctx, s3Event(t, d.batchName, "input/never-written.csv", 10))
+		_, err := batch.invoke(ctx, s3Event(t, "someone-else", "input/elsewhere.csv", 10))
 		var fe *functionError
-		if !errors.As(err, &fe) || !strings.Contains(fe.Message, "input/never-written.csv") {
-			t.Errorf("err = %v: want a function error naming the key, so Lambda retries and then uses the on-failure destination", err)
+		if !errors.As(err, &fe) || !strings.Contains(fe.Message, "s3://someone-else/input/elsewhere.csv") {
+			t.Errorf("err = %v: want a function error naming the object, so Lambda retries and then uses the on-failure destination", err)
+		}
+		if out, err := batch.invoke(ctx, s3Event(t, d.batchName, "input/never-written.csv", 10)); err != nil || string(out) != "null" {
+			t.Errorf("an object deleted since its event: %s, %v; want it skipped", out, err)
 		}
 		out, err := batch.invoke(ctx, s3Event(t, d.batchName, "output/sqs/holdout copy+1.csv", 10))
 		if err != nil || string(out) != "null" {

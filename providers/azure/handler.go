@@ -23,7 +23,6 @@ import (
 	"strings"
 
 	_ "gocloud.dev/blob/azureblob" // azblob:// buckets
-	"gocloud.dev/gcerrors"
 
 	"github.com/modelfn/modelfn/functions"
 	"github.com/modelfn/modelfn/functions/batch"
@@ -133,12 +132,12 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, batch.ErrNotInput):
 		h.log.Warn("batch: object outside the input prefix ignored", "key", key)
 		h.done(w, fmt.Sprintf("ignored %s: not under the input prefix", key))
+	case errors.Is(err, batch.ErrGone):
+		h.log.Warn("batch: object gone before it was scored", "key", key, "err", err)
+		h.done(w, fmt.Sprintf("ignored %s: it no longer exists", key))
 	case batch.Permanent(err):
 		h.log.Error("batch: the object cannot be scored; not retried", "key", key, "err", err)
 		h.done(w, fmt.Sprintf("ignored %s: %v", key, err))
-	case gcerrors.Code(err) == gcerrors.NotFound:
-		h.log.Warn("batch: object gone before it was scored", "key", key, "err", err)
-		h.done(w, fmt.Sprintf("ignored %s: it no longer exists", key))
 	case err != nil:
 		h.fail(w, "batch", err)
 	default:

@@ -8,7 +8,6 @@ import (
 	"net/url"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"gocloud.dev/gcerrors"
 
 	core "github.com/modelfn/modelfn/functions"
 	"github.com/modelfn/modelfn/functions/batch"
@@ -70,11 +69,11 @@ func (f *Functions) Batch(ctx context.Context, e cloudevents.Event) error {
 	case errors.Is(err, batch.ErrNotInput):
 		log.Debug("batch: not under the input prefix; skipped", "reason", err.Error())
 		return nil
+	case errors.Is(err, batch.ErrGone):
+		log.Warn("batch: the object is gone (deleted since the event); skipped", "err", err)
+		return nil
 	case batch.Permanent(err):
 		log.Error("batch: the object cannot be scored; not retried", "err", err)
-		return nil
-	case gcerrors.Code(err) == gcerrors.NotFound:
-		log.Warn("batch: the object is gone (deleted since the event); skipped", "err", err)
 		return nil
 	}
 	log.Error("batch: scoring failed; Eventarc will deliver the event again", "err", err)
