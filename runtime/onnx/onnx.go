@@ -359,9 +359,7 @@ func fill(t *graph.Tensor, fd feed, b *runtime.Batch) error {
 		return err
 	}
 	if fd.col < 0 && fd.typ == graph.Float && !slices.Contains(fd.cats, true) {
-		for i, v := range b.X[:b.Rows*w] {
-			t.F32[i] = float32(v)
-		}
+		toFloat32(t.F32, b.X[:b.Rows*w])
 		return nil
 	}
 	for r := 0; r < b.Rows; r++ {
@@ -442,4 +440,21 @@ func (m *model) read(t *graph.Tensor, rows int, out []float64) error {
 		return fmt.Errorf("onnx: output is %v, not float or double", t.Type)
 	}
 	return nil
+}
+
+// toFloat32 converts src into dst four values at a time: a conversion
+// writes only the low lanes of its register, so one at a time each waits
+// for the last, and four independent ones run about four times faster.
+func toFloat32(dst []float32, src []float64) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		s := src[i : i+4 : i+4]
+		a, b, c, d := float32(s[0]), float32(s[1]), float32(s[2]), float32(s[3])
+		o := dst[i : i+4 : i+4]
+		o[0], o[1], o[2], o[3] = a, b, c, d
+	}
+	for ; i < len(src); i++ {
+		dst[i] = float32(src[i])
+	}
 }

@@ -121,16 +121,16 @@ func (d *dense) run(in, out []*Tensor) error {
 		return err
 	}
 	c := y.F32
+	if haveFMA && n >= 8 {
+		gemmRowsParallel(m, n, k, x.F32, k, d.w.F32, n, c, d.bias, d.relu) // bias and Relu in the kernel
+		return nil
+	}
 	for i := 0; i < m; i++ {
 		copy(c[i*n:(i+1)*n], d.bias)
 	}
 	gemmF32(m, n, k, x.F32, k, false, d.w.F32, n, false, c, 1, 1)
 	if d.relu {
-		for i, v := range c {
-			if v < 0 {
-				c[i] = 0
-			}
-		}
+		reluF32(c)
 	}
 	return nil
 }

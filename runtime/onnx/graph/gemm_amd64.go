@@ -3,55 +3,85 @@ package graph
 import "golang.org/x/sys/cpu"
 
 // The float32 matrix product's inner kernel in AVX2 with FMA, where the
-// CPU has them: one row of c, 32 or 8 columns at a time, accumulated in
-// registers over the whole inner dimension.
+// CPU has them: four rows by 16 columns (masked for the last columns),
+// accumulated in registers over the whole inner dimension.
 
 //go:noescape
-func sgemmRow32(c, a, b *float32, k, ldb int)
+func sgemm4x16(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, bias *float32, relu bool)
 
 //go:noescape
-func sgemmRow8(c, a, b *float32, k, ldb int)
+func expF32(x *float32, n int)
 
 var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// expF32s sets x[i] = e^x[i] for x[i] <= 0, within about one float32
+// ulp, eight at a time where the CPU can, returning false where it cannot.
+func expF32s(x []float32) bool {
+	if !haveFMA {
+		return false
+	}
+	n8 := len(x) &^ 7
+	if n8 > 0 {
+		expF32(&x[0], n8)
+	}
+	if n8 < len(x) {
+		// The last few through the same kernel, so every value is the same
+		// wherever it falls (a row scores the same alone and in a batch).
+		var tail [8]float32
+		copy(tail[:], x[n8:])
+		expF32(&tail[0], 8)
+		copy(x[n8:], tail[:])
+	}
+	return true
+}
+
+// tailMasks[r] selects the first r of 16 columns for sgemm4x16.
+var tailMasks = func() (m [16][16]int32) {
+	for r := range m {
+		for j := 0; j < r; j++ {
+			m[r][j] = -1
+		}
+	}
+	return m
+}()
+
 // gemmRowsFast computes c += a*b for row-major a (m×k, row length lda),
-// b (k×n, row length ldb) and c (m×n), returning false when this CPU has
-// no vector kernel.
-func gemmRowsFast(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32) bool {
+// b (k×n, row length ldb) and c (m×n), or c = bias + a*b when bias (n
+// values) is given, then clamps c at zero if relu, returning false when
+// this CPU has no vector kernel.
+func gemmRowsFast(m, n, k int, a []float32, lda int, b []float32, ldb int, c, bias []float32, relu bool) bool {
 	if !haveFMA || k == 0 || n < 8 {
 		return false
 	}
-	n8 := n &^ 7
-	// Bounds: the kernels read a[i*lda : i*lda+k] and b[p*ldb+j : +32 or 8]
+	// Bounds: the kernels read a[i*lda : i*lda+k] and b[p*ldb : p*ldb+n]
 	// for p < k; check the furthest reach once.
-	if len(a) < (m-1)*lda+k || len(b) < (k-1)*ldb+n8 || len(c) < m*n {
+	if len(a) < (m-1)*lda+k || len(b) < (k-1)*ldb+n || len(c) < m*n || (bias != nil && len(bias) < n) {
 		return false
 	}
-	for i := 0; i < m; i++ {
-		ci := c[i*n : i*n+n]
-		ai := &a[i*lda]
-		j := 0
-		for ; j+32 <= n8; j += 32 {
-			sgemmRow32(&ci[j], ai, &b[j], k, ldb)
+	biasAt := func(j int) *float32 {
+		if bias == nil {
+			return nil
 		}
-		for ; j < n8; j += 8 {
-			sgemmRow8(&ci[j], ai, &b[j], k, ldb)
+		return &bias[j]
+	}
+	tile := func(c []float32, ldc int, a *float32, lda int) {
+		j := 0
+		for ; j+16 <= n; j += 16 {
+			sgemm4x16(&c[j], ldc, a, lda, &b[j], ldb, k, nil, biasAt(j), relu)
 		}
 		if j < n {
-			// The last n%8 columns, p outer so b is read row by row.
-			var acc [8]float32
-			tail := acc[:n-j]
-			ar := a[i*lda : i*lda+k]
-			for p, x := range ar {
-				br := b[p*ldb+j : p*ldb+n]
-				for q := range tail {
-					tail[q] += x * br[q]
-				}
-			}
-			for q, v := range tail {
-				ci[j+q] += v
-			}
+			sgemm4x16(&c[j], ldc, a, lda, &b[j], ldb, k, &tailMasks[n-j][0], biasAt(j), relu)
 		}
+	}
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		tile(c[i*n:], n, &a[i*lda], lda)
+	}
+	// A row left over runs as four copies of itself (row lengths 0): the
+	// same arithmetic in the same order, so a row scores the same alone as
+	// in a batch.
+	for ; i < m; i++ {
+		tile(c[i*n:], 0, &a[i*lda], 0)
 	}
 	return true
 }

@@ -1,63 +1,255 @@
 #include "textflag.h"
 
-// func sgemmRow32(c, a, b *float32, k, ldb int)
-// c[0:32] += sum over p < k of a[p] * b[p*ldb : p*ldb+32], with AVX2 FMA.
-TEXT ·sgemmRow32(SB), NOSPLIT, $0-40
+// func sgemm4x16(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, bias *float32, relu bool)
+// For the four rows r of c and a (row lengths ldc and lda):
+// c[r][0:16] += sum over p < k of a[r][p] * b[p*ldb : p*ldb+16].
+// Eight accumulators hide the FMA latency and each b load feeds four
+// rows. mask (16 lanes, -1 to use a column, 0 to leave it) is nil for a
+// full tile; otherwise b and c are read and written only where it is set,
+// so the last columns of a matrix need no scalar loop and no padding.
+// bias, if not nil, replaces c's starting values (c = bias + a*b, a fused
+// Gemm bias); relu clamps the sums at zero as they are stored.
+TEXT ·sgemm4x16(SB), NOSPLIT, $0-73
 	MOVQ c+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ k+24(FP), CX
-	MOVQ ldb+32(FP), BX
+	MOVQ ldc+8(FP), R8
+	SHLQ $2, R8
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R9
+	SHLQ $2, R9
+	MOVQ b+32(FP), DX
+	MOVQ ldb+40(FP), BX
 	SHLQ $2, BX
+	MOVQ k+48(FP), CX
+	MOVQ mask+56(FP), AX
+	LEAQ (DI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (SI)(R9*1), R13
+	LEAQ (R13)(R9*1), R14
+	LEAQ (R14)(R9*1), R9
+	MOVQ bias+64(FP), R8
+	TESTQ AX, AX
+	JNE masked
+	TESTQ R8, R8
+	JE loadc
+	VMOVUPS 0(R8), Y0
+	VMOVUPS 32(R8), Y1
+	JMP spread
+
+loadc:
 	VMOVUPS 0(DI), Y0
 	VMOVUPS 32(DI), Y1
-	VMOVUPS 64(DI), Y2
-	VMOVUPS 96(DI), Y3
-	TESTQ CX, CX
-	JE done32
+	VMOVUPS 0(R10), Y2
+	VMOVUPS 32(R10), Y3
+	VMOVUPS 0(R11), Y4
+	VMOVUPS 32(R11), Y5
+	VMOVUPS 0(R12), Y6
+	VMOVUPS 32(R12), Y7
+	JMP start
 
-loop32:
-	VBROADCASTSS (SI), Y4
-	VFMADD231PS 0(DX), Y4, Y0
-	VFMADD231PS 32(DX), Y4, Y1
-	VFMADD231PS 64(DX), Y4, Y2
-	VFMADD231PS 96(DX), Y4, Y3
+spread:
+	VMOVAPS Y0, Y2
+	VMOVAPS Y1, Y3
+	VMOVAPS Y0, Y4
+	VMOVAPS Y1, Y5
+	VMOVAPS Y0, Y6
+	VMOVAPS Y1, Y7
+
+start:
+	TESTQ CX, CX
+	JE clamp
+
+loop:
+	VMOVUPS 0(DX), Y8
+	VMOVUPS 32(DX), Y9
+	VBROADCASTSS (SI), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VBROADCASTSS (R13), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VBROADCASTSS (R14), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
 	ADDQ $4, SI
+	ADDQ $4, R13
+	ADDQ $4, R14
+	ADDQ $4, R9
 	ADDQ BX, DX
 	DECQ CX
-	JNE loop32
+	JNE loop
 
-done32:
+clamp:
+	MOVBLZX relu+72(FP), R8
+	TESTQ R8, R8
+	JE store
+	VXORPS Y13, Y13, Y13
+	VMAXPS Y13, Y0, Y0
+	VMAXPS Y13, Y1, Y1
+	VMAXPS Y13, Y2, Y2
+	VMAXPS Y13, Y3, Y3
+	VMAXPS Y13, Y4, Y4
+	VMAXPS Y13, Y5, Y5
+	VMAXPS Y13, Y6, Y6
+	VMAXPS Y13, Y7, Y7
+
+store:
 	VMOVUPS Y0, 0(DI)
 	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y2, 0(R10)
+	VMOVUPS Y3, 32(R10)
+	VMOVUPS Y4, 0(R11)
+	VMOVUPS Y5, 32(R11)
+	VMOVUPS Y6, 0(R12)
+	VMOVUPS Y7, 32(R12)
 	VZEROUPPER
 	RET
 
-// func sgemmRow8(c, a, b *float32, k, ldb int)
-// c[0:8] += sum over p < k of a[p] * b[p*ldb : p*ldb+8].
-TEXT ·sgemmRow8(SB), NOSPLIT, $0-40
-	MOVQ c+0(FP), DI
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DX
-	MOVQ k+24(FP), CX
-	MOVQ ldb+32(FP), BX
-	SHLQ $2, BX
-	VMOVUPS 0(DI), Y0
-	VXORPS Y1, Y1, Y1
-	TESTQ CX, CX
-	JE done8
+masked:
+	VMOVUPS 0(AX), Y14
+	VMOVUPS 32(AX), Y15
+	TESTQ R8, R8
+	JE mloadc
+	VMASKMOVPS 0(R8), Y14, Y0
+	VMASKMOVPS 32(R8), Y15, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y1, Y3
+	VMOVAPS Y0, Y4
+	VMOVAPS Y1, Y5
+	VMOVAPS Y0, Y6
+	VMOVAPS Y1, Y7
+	JMP mstart
 
-loop8:
-	VBROADCASTSS (SI), Y4
-	VFMADD231PS 0(DX), Y4, Y0
+mloadc:
+	VMASKMOVPS 0(DI), Y14, Y0
+	VMASKMOVPS 32(DI), Y15, Y1
+	VMASKMOVPS 0(R10), Y14, Y2
+	VMASKMOVPS 32(R10), Y15, Y3
+	VMASKMOVPS 0(R11), Y14, Y4
+	VMASKMOVPS 32(R11), Y15, Y5
+	VMASKMOVPS 0(R12), Y14, Y6
+	VMASKMOVPS 32(R12), Y15, Y7
+
+mstart:
+	TESTQ CX, CX
+	JE mclamp
+
+mloop:
+	VMASKMOVPS 0(DX), Y14, Y8
+	VMASKMOVPS 32(DX), Y15, Y9
+	VBROADCASTSS (SI), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VBROADCASTSS (R13), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VBROADCASTSS (R14), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
 	ADDQ $4, SI
+	ADDQ $4, R13
+	ADDQ $4, R14
+	ADDQ $4, R9
 	ADDQ BX, DX
 	DECQ CX
-	JNE loop8
+	JNE mloop
 
-done8:
-	VMOVUPS Y0, 0(DI)
+mclamp:
+	MOVBLZX relu+72(FP), R8
+	TESTQ R8, R8
+	JE mstore
+	VXORPS Y13, Y13, Y13
+	VMAXPS Y13, Y0, Y0
+	VMAXPS Y13, Y1, Y1
+	VMAXPS Y13, Y2, Y2
+	VMAXPS Y13, Y3, Y3
+	VMAXPS Y13, Y4, Y4
+	VMAXPS Y13, Y5, Y5
+	VMAXPS Y13, Y6, Y6
+	VMAXPS Y13, Y7, Y7
+
+mstore:
+	VMASKMOVPS Y0, Y14, 0(DI)
+	VMASKMOVPS Y1, Y15, 32(DI)
+	VMASKMOVPS Y2, Y14, 0(R10)
+	VMASKMOVPS Y3, Y15, 32(R10)
+	VMASKMOVPS Y4, Y14, 0(R11)
+	VMASKMOVPS Y5, Y15, 32(R11)
+	VMASKMOVPS Y6, Y14, 0(R12)
+	VMASKMOVPS Y7, Y15, 32(R12)
+	VZEROUPPER
+	RET
+
+// func expF32(x *float32, n int)
+// x[i] = e^x[i] in place for x[i] <= 0 (softmax after subtracting the row
+// maximum), eight at a time; n is a multiple of 8. x = k·ln2 + r with
+// |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (within about one
+// float32 ulp), times 2^k through the exponent bits. Inputs below -87.3
+// are clamped there (e^-87.3 is the smallest normal float32, 1.2e-38).
+TEXT ·expF32(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	SHRQ $3, CX
+	JE expdone
+	MOVL $0xc2aeac50, AX // -87.33654
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+	MOVL $0x3fb8aa3b, AX // log2(e)
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+	MOVL $0x3f317200, AX // ln2, high part
+	VMOVD AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $0x35bfbe8e, AX // ln2, low part
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x3ab60b61, AX // 1/720
+	VMOVD AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0x3c088889, AX // 1/120
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x3d2aaaab, AX // 1/24
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x3e2aaaab, AX // 1/6
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x3f000000, AX // 1/2
+	VMOVD AX, X4
+	VPBROADCASTD X4, Y4
+	MOVL $0x3f800000, AX // 1
+	VMOVD AX, X5
+	VPBROADCASTD X5, Y5
+
+exploop:
+	VMOVUPS (DI), Y0
+	VMAXPS Y8, Y0, Y0
+	VMULPS Y9, Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS Y10, Y1, Y0
+	VFNMADD231PS Y11, Y1, Y0
+	VMOVAPS Y12, Y2
+	VFMADD213PS Y13, Y0, Y2
+	VFMADD213PS Y14, Y0, Y2
+	VFMADD213PS Y15, Y0, Y2
+	VFMADD213PS Y4, Y0, Y2
+	VFMADD213PS Y5, Y0, Y2
+	VFMADD213PS Y5, Y0, Y2
+	VCVTPS2DQ Y1, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD Y3, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNE exploop
+
+expdone:
 	VZEROUPPER
 	RET

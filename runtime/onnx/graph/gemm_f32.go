@@ -19,17 +19,7 @@ func gemmF32(m, n, k int, a []float32, lda int, ta bool, b []float32, ldb int, t
 		return
 	}
 	if !ta && !tb && alpha == 1 && haveFMA && n >= 8 {
-		if !worthSplitting(m, m*n*k) {
-			if !gemmRowsFast(m, n, k, a, lda, b, ldb, c) {
-				gemmRowsGo(m, n, k, a, lda, b, ldb, c)
-			}
-			return
-		}
-		parallelRows(m, m*n*k, func(lo, hi int) {
-			if !gemmRowsFast(hi-lo, n, k, a[lo*lda:], lda, b, ldb, c[lo*n:hi*n]) {
-				gemmRowsGo(hi-lo, n, k, a[lo*lda:], lda, b, ldb, c[lo*n:hi*n])
-			}
-		})
+		gemmRowsParallel(m, n, k, a, lda, b, ldb, c, nil, false)
 		return
 	}
 	aAt := func(i, p int) float32 {
@@ -100,6 +90,44 @@ func gemmF32(m, n, k int, a []float32, lda int, ta bool, b []float32, ldb int, t
 				ci[j] += x * bv
 			}
 		}
+	}
+}
+
+// gemmSplitCost discounts a product's multiply-adds when deciding whether
+// to split it over CPUs: the vector kernel keeps the FMA units busy, and
+// where CPUs are hyperthreads of one core (as cloud vCPUs often are) two
+// halves run no faster than the whole, so only large products split.
+const gemmSplitCost = 16
+
+// gemmRowsParallel is gemmRowsFast over blocks of rows, one per CPU when
+// the product is large enough.
+func gemmRowsParallel(m, n, k int, a []float32, lda int, b []float32, ldb int, c, bias []float32, relu bool) {
+	if !worthSplitting(m, m*n*k/gemmSplitCost) {
+		gemmRows(m, n, k, a, lda, b, ldb, c, bias, relu) // no closure: a small product allocates nothing
+		return
+	}
+	parallelRows(m, m*n*k/gemmSplitCost, func(lo, hi int) {
+		gemmRows(hi-lo, n, k, a[lo*lda:], lda, b, ldb, c[lo*n:hi*n], bias, relu)
+	})
+}
+
+func gemmRows(m, n, k int, a []float32, lda int, b []float32, ldb int, c, bias []float32, relu bool) {
+	if !gemmRowsFast(m, n, k, a, lda, b, ldb, c, bias, relu) {
+		if bias != nil {
+			for i := 0; i < m; i++ {
+				copy(c[i*n:(i+1)*n], bias)
+			}
+		}
+		gemmRowsGo(m, n, k, a, lda, b, ldb, c)
+		if relu {
+			reluF32(c)
+		}
+	}
+}
+
+func reluF32(c []float32) {
+	for i, v := range c {
+		c[i] = max(v, 0)
 	}
 }
 

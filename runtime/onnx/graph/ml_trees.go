@@ -611,14 +611,31 @@ func (e *ensemble) score(x []float64, sc *treeScratch, f32 bool) {
 		}
 		return
 	}
+	if e.agg == aggSum || e.agg == aggAverage {
+		// The common case, with no switch per weight.
+		for _, root := range e.roots {
+			l := e.leaf(root, x)
+			ws := e.weights[l.w0 : l.w0+l.wn]
+			if f32 {
+				for _, w := range ws {
+					s[w.target] = float64(float32(s[w.target] + float64(float32(w.w))))
+					has[w.target] = true
+				}
+			} else {
+				for _, w := range ws {
+					s[w.target] += w.w
+					has[w.target] = true
+				}
+			}
+		}
+		return
+	}
 	for _, root := range e.roots {
 		l := e.leaf(root, x)
 		for _, w := range e.weights[l.w0 : l.w0+l.wn] {
 			v := rnd(w.w)
 			t := w.target
 			switch e.agg {
-			case aggSum, aggAverage:
-				s[t] = rnd(s[t] + v)
 			case aggMin:
 				if !has[t] || v < s[t] {
 					s[t] = v

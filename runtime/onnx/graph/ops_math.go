@@ -364,13 +364,75 @@ func softmax(kind int, a, out *Tensor, ax int64, coerce bool) error {
 	}
 	switch a.Type {
 	case Float:
-		softmaxT(kind, a.F32, out.F32, outer, dim, inner)
+		softmaxRows(kind, a.F32, out.F32, outer, dim, inner)
 	case Double:
-		softmaxT(kind, a.F64, out.F64, outer, dim, inner)
+		softmaxRows(kind, a.F64, out.F64, outer, dim, inner)
 	default:
 		return errType(a.Type)
 	}
 	return nil
+}
+
+// softmaxRows spreads the rows of a large batch over the CPUs.
+func softmaxRows[T float](kind int, x, z []T, outer, dim, inner int) {
+	work := 4 * outer * dim * inner // eight exponentials cost about 32 multiply-adds
+	if !worthSplitting(outer, work) {
+		softmaxBlock(kind, x, z, outer, dim, inner)
+		return
+	}
+	step := dim * inner
+	parallelRows(outer, work, func(lo, hi int) {
+		softmaxBlock(kind, x[lo*step:hi*step], z[lo*step:hi*step], hi-lo, dim, inner)
+	})
+}
+
+// softmaxBlock takes the vector path for the common case (float32 rows
+// along the last axis) where the CPU has one.
+func softmaxBlock[T float](kind int, x, z []T, outer, dim, inner int) {
+	if xf, ok := any(x).([]float32); ok && kind == smSoftmax && inner == 1 && len(x) > 0 && &x[0] != &z[0] {
+		if softmaxRowsF32(xf, any(z).([]float32), outer, dim) {
+			return
+		}
+	}
+	softmaxT(kind, x, z, outer, dim, inner)
+}
+
+// softmaxRowsF32 is softmax over contiguous float32 rows with the
+// exponentials of the whole block taken eight at a time: each row minus
+// its maximum, one vector pass of e^x, each row divided by its sum.
+// Rows whose maximum is infinite take softmaxT's exact path.
+func softmaxRowsF32(x, z []float32, outer, dim int) bool {
+	n := outer * dim
+	x, z = x[:n], z[:n]
+	for o := 0; o < n; o += dim {
+		row, out := x[o:o+dim], z[o:o+dim]
+		mx := row[0]
+		for _, v := range row[1:] {
+			mx = max(mx, v)
+		}
+		for j, v := range row {
+			out[j] = v - mx
+		}
+	}
+	if !expF32s(z) {
+		return false
+	}
+	for o := 0; o < n; o += dim {
+		out := z[o : o+dim]
+		sum := 0.0
+		for _, e := range out {
+			sum += float64(e)
+		}
+		if math.IsInf(sum, 0) || sum != sum || sum == 0 {
+			softmaxT(smSoftmax, x[o:o+dim], out, 1, dim, 1) // an infinite or NaN maximum
+			continue
+		}
+		inv := 1 / sum
+		for j, e := range out {
+			out[j] = float32(float64(e) * inv)
+		}
+	}
+	return true
 }
 
 func softmaxT[T float](kind int, x, z []T, outer, dim, inner int) {
@@ -432,7 +494,8 @@ func softmaxT[T float](kind int, x, z []T, outer, dim, inner int) {
 
 // expNonPositive is e^x for x <= 0 (softmax after subtracting the row
 // maximum), within 1e-9 relative: x = n·ln2 + r with |r| <= ln2/2, e^r by
-// its degree-8 Taylor polynomial, scaled by 2^n through the exponent bits.
+// its degree-8 Taylor polynomial (evaluated by Estrin's scheme, a chain
+// half as long as Horner's), scaled by 2^n through the exponent bits.
 func expNonPositive(x float64) float64 {
 	if x < -700 {
 		return 0
@@ -443,7 +506,10 @@ func expNonPositive(x float64) float64 {
 	k := int64(x*(1/math.Ln2) - 0.5)
 	n := float64(k)
 	r := (x - n*ln2hi) - n*ln2lo
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
+	r2 := r * r
+	r4 := r2 * r2
+	hi := (1.0/720 + r*(1.0/5040)) + r2*(1.0/40320)
+	p := ((1 + r) + r2*(0.5+r*(1.0/6))) + r4*((1.0/24+r*(1.0/120))+r2*hi)
 	return p * math.Float64frombits(uint64(k+1023)<<52)
 }
 
