@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelfn/modelfn/testing/example"
@@ -262,15 +263,15 @@ func TestJSONLinesGzip(t *testing.T) {
 }
 
 // failingModel fails on its n-th call, as a store or model failure
-// half-way through a file would.
+// half-way through a file would. The batch workers call it concurrently.
 type failingModel struct {
 	runtime.Model
-	calls, failAt int
+	calls  atomic.Int64
+	failAt int64
 }
 
 func (f *failingModel) Predict(ctx context.Context, b *runtime.Batch, out []float64) error {
-	f.calls++
-	if f.calls == f.failAt {
+	if f.calls.Add(1) == f.failAt {
 		return errors.New("boom")
 	}
 	return f.Model.Predict(ctx, b, out)
