@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
 
 	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
 	"github.com/modelfn/modelfn/testing/example"
+	"github.com/modelfn/modelfn/testing/tools"
 )
 
 // FuzzScore scores arbitrary bytes as a CSV, JSON Lines or gzip object.
@@ -67,15 +67,10 @@ func FuzzScore(f *testing.F) {
 		}
 		dec := predlog.NewDecoder(s, m.Info())
 		var logged int
-		it := b.List(&blob.ListOptions{Prefix: sc.LogPrefix})
-		for {
-			o, err := it.Next(ctx)
+		for _, k := range tools.Keys(t, b, sc.LogPrefix) {
+			e, err := dec.ReadObject(ctx, b, k, runtime.NewBatch(s, 16), nil)
 			if err != nil {
-				break
-			}
-			e, err := dec.ReadObject(ctx, b, o.Key, runtime.NewBatch(s, 16), nil)
-			if err != nil {
-				t.Fatalf("log object %s: %v", o.Key, err)
+				t.Fatalf("log object %s: %v", k, err)
 			}
 			logged += len(e)
 		}

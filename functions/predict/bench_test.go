@@ -1,10 +1,12 @@
 package predict_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
 
@@ -28,18 +30,7 @@ func BenchmarkPredictHTTP(b *testing.B) {
 			}
 			body, _ := json.Marshal(map[string]any{"instances": inst})
 			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				req := httptest.NewRequest("POST", "/predict", strings.NewReader(string(body)))
-				req.Header.Set("Content-Type", "application/json")
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != 200 {
-					b.Fatal(rec.Body.String())
-				}
-			}
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			postRepeatedly(b, h, body, n)
 		})
 	}
 }
@@ -48,15 +39,24 @@ func benchName(n int) string {
 	if n == 1 {
 		return "1row"
 	}
-	return itoa(n) + "rows"
+	return strconv.Itoa(n) + "rows"
 }
 
-func itoa(n int) string {
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
+// postRepeatedly posts body (of rows rows) to h b.N times, failing on any
+// answer but 200, and reports rows/s.
+func postRepeatedly(b *testing.B, h http.Handler, body []byte, rows int) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/predict", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Body.String())
+		}
 	}
-	return s
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // BenchmarkPredictHTTPLogged is the 100-row request with the prediction
@@ -69,16 +69,5 @@ func BenchmarkPredictHTTPLogged(b *testing.B) {
 	h := predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: 1000, MaxBodyBytes: 1 << 24, Log: l})
 	rows, _ := example.Holdout(b)
 	body, _ := json.Marshal(map[string]any{"instances": rows[:100]})
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		req := httptest.NewRequest("POST", "/predict", strings.NewReader(string(body)))
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatal(rec.Body.String())
-		}
-	}
-	b.ReportMetric(100*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	postRepeatedly(b, h, body, 100)
 }

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 
 	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
+	"github.com/modelfn/modelfn/testing/tools"
 )
 
 func schema(t testing.TB) (*runtime.Schema, runtime.Info) {
@@ -51,19 +51,6 @@ func rows(t testing.TB, s *runtime.Schema, n int) (*runtime.Batch, []float64, []
 	return b, out, ids
 }
 
-func listKeys(t testing.TB, b *blob.Bucket) []string {
-	var keys []string
-	it := b.List(nil)
-	for {
-		o, err := it.Next(context.Background())
-		if err != nil {
-			break
-		}
-		keys = append(keys, o.Key)
-	}
-	return keys
-}
-
 // TestRoundTrip writes records and reads them back field for field.
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
@@ -81,7 +68,7 @@ func TestRoundTrip(t *testing.T) {
 	if st.Logged != 10 || st.Written != 10 || st.Buffered != 0 || st.Objects != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	keys := listKeys(t, bucket)
+	keys := tools.Keys(t, bucket, "")
 	if len(keys) != 1 || !strings.HasPrefix(keys[0], predlog.Partition("predictions/churn/3/", time.Now())) || !strings.HasSuffix(keys[0], ".jsonl.gz") {
 		t.Fatalf("keys %v", keys)
 	}
@@ -168,7 +155,7 @@ func TestRetryAfterStoreFailure(t *testing.T) {
 	}
 	total := 0
 	dec := predlog.NewDecoder(s, info)
-	for _, k := range listKeys(t, bucket) {
+	for _, k := range tools.Keys(t, bucket, "") {
 		e, err := dec.ReadObject(ctx, bucket, k, runtime.NewBatch(s, 10), nil)
 		if err != nil {
 			t.Fatal(err)

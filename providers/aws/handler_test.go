@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/memblob"
 
 	"github.com/modelfn/modelfn/functions"
@@ -222,23 +221,6 @@ func TestPayloadVersionOneIsRefused(t *testing.T) {
 	}
 }
 
-// countingBucket counts prediction-log objects.
-func logObjects(t *testing.T, b *blob.Bucket) int {
-	t.Helper()
-	n := 0
-	it := b.List(&blob.ListOptions{Prefix: "predictions/"})
-	for {
-		_, err := it.Next(context.Background())
-		if err == io.EOF {
-			return n
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-}
-
 // The log is written at the end of the invocation that finds its oldest
 // record older than the flush interval, not by the logger's timer (which a
 // frozen environment never runs).
@@ -260,12 +242,12 @@ func TestPredictFlushesOldRecordsBeforeFreezing(t *testing.T) {
 	predict()
 	clock.Add(int64(4 * time.Second))
 	predict()
-	if n := logObjects(t, app.LogBucket); n != 0 || app.PredLog.Stats().Buffered != 2 {
+	if n := len(tools.Keys(t, app.LogBucket, "predictions/")); n != 0 || app.PredLog.Stats().Buffered != 2 {
 		t.Fatalf("after 4s: %d objects, %d buffered; want the records kept", n, app.PredLog.Stats().Buffered)
 	}
 	clock.Add(int64(2 * time.Second))
 	predict() // the first record is now 6s old: written before the answer returns
-	if n := logObjects(t, app.LogBucket); n != 1 || app.PredLog.Stats().Buffered != 0 {
+	if n := len(tools.Keys(t, app.LogBucket, "predictions/")); n != 1 || app.PredLog.Stats().Buffered != 0 {
 		t.Fatalf("after 6s: %d objects, %d buffered; want all 3 records written", n, app.PredLog.Stats().Buffered)
 	}
 	predict()

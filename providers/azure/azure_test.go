@@ -23,6 +23,7 @@ import (
 	"github.com/modelfn/modelfn/providers/azure/azuretest"
 	"github.com/modelfn/modelfn/providers/build"
 	"github.com/modelfn/modelfn/testing/conformance"
+	"github.com/modelfn/modelfn/testing/tools"
 )
 
 func TestMain(m *testing.M) {
@@ -245,7 +246,7 @@ func TestPredictionLogSurvivesAKill(t *testing.T) {
 	}
 	logs := openBucket(t, "kill-logs")
 	deadline := time.Now().Add(20 * time.Second)
-	for len(objects(t, logs)) == 0 {
+	for len(tools.Keys(t, logs, "predictions/")) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("no prediction-log object 20s after three predictions (flush_interval 1s)")
 		}
@@ -254,24 +255,8 @@ func TestPredictionLogSurvivesAKill(t *testing.T) {
 	if err := app.Stop(syscall.SIGKILL); err == nil {
 		t.Error("SIGKILL: the handler exited cleanly?")
 	}
-	if n := len(objects(t, logs)); n == 0 {
+	if n := len(tools.Keys(t, logs, "predictions/")); n == 0 {
 		t.Error("the objects vanished")
-	}
-}
-
-func objects(t *testing.T, b *blob.Bucket) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(&blob.ListOptions{Prefix: "predictions/"})
-	for {
-		o, err := it.Next(context.Background())
-		if err == io.EOF {
-			return keys
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, o.Key)
 	}
 }
 

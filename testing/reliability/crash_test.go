@@ -41,10 +41,7 @@ func TestCrashUnderLoad(t *testing.T) {
 	// load, the full chunk the writer is writing when the kill lands.
 	bound := 2 * flushRecords
 
-	rounds, perRound := 1, 4000
-	if full {
-		rounds, perRound = 3, 20000
-	}
+	rounds, perRound := sized(1, 3), sized(4000, 20000)
 	var evidence string
 	report(t, "crash", fmt.Sprintf("kill -9 under load (concurrency 64) and restart, %d times: flushed records stored, loss within the bound", rounds), &evidence)
 
@@ -166,10 +163,7 @@ func TestCrashUnderLoad(t *testing.T) {
 // one clean run.
 func TestMonitorKill9S3(t *testing.T) {
 	t.Parallel()
-	kills := 3
-	if full {
-		kills = 12
-	}
+	kills := sized(3, 12)
 	var evidence string
 	report(t, "crash", fmt.Sprintf("kill -9 the monitor half-way %d times against S3 (versitygw): final metrics = one clean run", kills), &evidence)
 	st := startS3(t)

@@ -154,10 +154,7 @@ func TestBatchStoreOutage(t *testing.T) {
 	t.Parallel()
 	var evidence string
 	report(t, "storage", "S3 (versitygw) away half-way through batch scoring: no partial output, retried, rows once", &evidence)
-	rows := 24000
-	if full {
-		rows = 60000
-	}
+	rows := sized(24000, 60000)
 	st := startS3(t)
 	batchURL := st.bucket(t, "batch", st.endpoint())
 	logURL := st.bucket(t, "log", st.endpoint())
@@ -210,7 +207,7 @@ func TestBatchStoreOutage(t *testing.T) {
 	firstErr := err.Error()
 	st.restart()
 	for _, prefix := range []string{"output/", "errors/"} {
-		if keys := listKeys(t, store, prefix); len(keys) > 0 {
+		if keys := tools.Keys(t, store, prefix); len(keys) > 0 {
 			t.Errorf("after the failed run, %s holds %v: a partial output", prefix, keys)
 		}
 	}
@@ -253,7 +250,7 @@ func TestBatchStoreOutage(t *testing.T) {
 		}
 		outIDs[strings.SplitN(line[len(want):], ",", 2)[0]]++
 	}
-	if keys := listKeys(t, store, "errors/"); len(keys) > 0 {
+	if keys := tools.Keys(t, store, "errors/"); len(keys) > 0 {
 		t.Errorf("errors objects %v for an input without a bad row", keys)
 	}
 	logged := readBucketLog(t, logStore, "predictions/")
@@ -279,22 +276,6 @@ func TestBatchStoreOutage(t *testing.T) {
 	evidence = fmt.Sprintf("%d rows; run cut half-way fails (%.90s…), no output/errors object left; watcher retried %d× with backoff, then output %d rows, %d ids, log %d records, 0 twice; multipart uploads left open by the cut runs: %d; S3 down: error after %v: %.100s",
 		rows, firstErr, retries, len(lines)-1, len(outIDs), len(logged), dangling, downFor.Round(time.Millisecond), err)
 	t.Log(evidence)
-}
-
-func listKeys(t testing.TB, b *blob.Bucket, prefix string) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		o, err := it.Next(context.Background())
-		if err == io.EOF {
-			return keys
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, o.Key)
-	}
 }
 
 // monitorData writes the same prediction-log objects (the example's
@@ -375,10 +356,7 @@ func TestMonitorStoreOutage(t *testing.T) {
 	t.Parallel()
 	var evidence string
 	report(t, "storage", "S3 (versitygw) away, cut responses, failed label reads during monitor runs: final metrics = one clean run", &evidence)
-	kills := 2
-	if full {
-		kills = 6
-	}
+	kills := sized(2, 6)
 	st := startS3(t)
 	px := newFaultProxy(t, st.endpoint())
 	cleanURL := st.bucket(t, "clean", st.endpoint())

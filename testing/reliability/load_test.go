@@ -13,10 +13,7 @@ import (
 // else.
 func TestLoad(t *testing.T) {
 	t.Parallel()
-	n, conc := 5000, 64
-	if full {
-		n = 50000
-	}
+	n, conc := sized(5000, 50000), 64
 	var evidence string
 	report(t, "load", fmt.Sprintf("%d requests at concurrency %d, then SIGTERM: zero 5xx, one log record per answered prediction", n, conc), &evidence)
 

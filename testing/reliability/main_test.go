@@ -32,6 +32,14 @@ var binary string
 // `make reliability` does); otherwise the fast size `make test` runs.
 var full = os.Getenv("MODELFN_RELIABILITY") == "full"
 
+// sized is fast at the fast size and big at the full one.
+func sized(fast, big int) int {
+	if full {
+		return big
+	}
+	return fast
+}
+
 // helperRole, when set in the environment, makes the test binary play a
 // function instead of running tests (a process the tests can kill -9).
 const helperRole = "MODELFN_RELIABILITY_ROLE"

@@ -3,6 +3,7 @@ package tools
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"gocloud.dev/blob"
 )
 
 // SyncBuffer is a bytes.Buffer safe for the concurrent writes of a child
@@ -84,4 +87,22 @@ func Unzip(zipPath, dir string) error {
 		}
 	}
 	return nil
+}
+
+// Keys lists the keys under prefix in b ("" for all), failing t on a
+// listing error.
+func Keys(t testing.TB, b *blob.Bucket, prefix string) []string {
+	t.Helper()
+	var keys []string
+	it := b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		o, err := it.Next(context.Background())
+		if err == io.EOF {
+			return keys
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, o.Key)
+	}
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -18,6 +16,7 @@ import (
 
 	awsprovider "github.com/modelfn/modelfn/providers/aws"
 	"github.com/modelfn/modelfn/runtime/bundle"
+	"github.com/modelfn/modelfn/testing/tools"
 )
 
 // The Lambda function runs as in providers/aws's tests: the zip that
@@ -48,34 +47,7 @@ func (s *setup) lambdaTask(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%w\n%s", err, log.String())
 	}
 	task := filepath.Join(s.tmp, "task")
-	return task, unzip(art.Path, task)
-}
-
-func unzip(zipPath, dir string) error {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		r, err := f.Open()
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", zipPath, f.Name, err)
-		}
-		if err := os.WriteFile(p, data, f.Mode().Perm()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return task, tools.Unzip(art.Path, task)
 }
 
 // startS3 runs versitygw (posix backend) with one bucket for the log and
