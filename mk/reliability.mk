@@ -15,7 +15,7 @@ reliability: tools-versitygw
 # interesting inputs stay in GOCACHE; a failing one lands in the package's
 # testdata/fuzz, where `go test` replays it from then on.
 CORE_FUZZ := ./functions/predict:FuzzPredict ./functions/batch:FuzzScore ./functions/predlog:FuzzRead \
-             ./runtime:FuzzCSVRows ./runtime:FuzzParseNumber ./runtime/xgboost:FuzzOpen ./runtime/bundle:FuzzLoad
+             ./runtime:FuzzCSVRows ./runtime:FuzzParseNumber ./runtime:FuzzScanInstances ./runtime/xgboost:FuzzOpen ./runtime/bundle:FuzzLoad
 
 ## fuzz-core: the request, batch, log, manifest and model decoders (FUZZTIME each)
 fuzz-core:

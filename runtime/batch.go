@@ -21,8 +21,14 @@ type Batch struct {
 	Rows   int
 	X      []float64
 	S      []string
+	// Text is each cell's number as the client wrote it, when ScanInstances
+	// read the batch (nil otherwise): the prediction log copies it instead
+	// of formatting the float again.
+	Text []string
 
-	set []bool // which cells of the row being written were given
+	text []string // Text's memory, kept across Reset
+	next []int    // ScanInstances' guess at the column order
+	set  []bool   // which cells of the row being written were given
 }
 
 // NewBatch makes an empty batch with room for capacity rows.
@@ -45,6 +51,7 @@ func (b *Batch) Row(i int) []float64 { w := b.Width(); return b.X[i*w : (i+1)*w]
 func (b *Batch) Reset() {
 	b.Rows = 0
 	b.X = b.X[:0]
+	b.Text = nil
 	if b.S != nil {
 		b.S = b.S[:0]
 	}
@@ -57,6 +64,9 @@ func (b *Batch) Truncate(n int) {
 	b.X = b.X[:n*w]
 	if b.S != nil {
 		b.S = b.S[:n*w]
+	}
+	if b.Text != nil {
+		b.Text = b.Text[:n*w]
 	}
 }
 

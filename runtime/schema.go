@@ -36,6 +36,7 @@ type Schema struct {
 	Strict bool
 
 	index    map[string]int
+	plain    []bool // names that JSON writes as they are
 	catIndex []map[string]int
 	hasCat   bool
 }
@@ -55,6 +56,7 @@ func NewSchema(features []Feature, strict bool) (*Schema, error) {
 			return nil, fmt.Errorf("schema: feature %q appears twice", f.Name)
 		}
 		s.index[f.Name] = i
+		s.plain = append(s.plain, plainName(f.Name))
 		switch f.Type {
 		case Numeric:
 			if f.Min != nil && f.Max != nil && *f.Min > *f.Max {

@@ -80,6 +80,7 @@ type scratch struct {
 	out   []float64
 	ids   []string
 	buf   []byte
+	body  []byte // a request body read whole
 	oip   oipRequest
 	dec   *jsontext.Decoder
 }
@@ -177,13 +178,21 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, fn func(*http.Req
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 	s := h.scratch.Get().(*scratch)
-	defer h.scratch.Put(s)
+	defer h.putScratch(s)
 	status, body, ierr := fn(r, s)
 	if ierr != nil {
 		writeError(w, status, ierr)
 		return
 	}
 	writeJSON(w, status, body)
+}
+
+// putScratch returns s to the pool, without a body buffer too big to keep.
+func (h *Handler) putScratch(s *scratch) {
+	if cap(s.body) > 1<<20 {
+		s.body = nil
+	}
+	h.scratch.Put(s)
 }
 
 // score validates nothing (rows were validated while read), predicts,

@@ -8,8 +8,10 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/modelfn/modelfn/testing/example"
 
@@ -256,6 +258,51 @@ func TestBadInput(t *testing.T) {
 				t.Fatal("no error message")
 			}
 		})
+	}
+}
+
+// TestKnownAndUnknownLength: a body of known length is scanned in one
+// pass when it has the plain shape (runtime.ScanInstances), and otherwise,
+// like a chunked body, streamed through the full decoder. Both give the
+// same answers, bad input included, and a body shorter than its declared
+// length is malformed.
+func TestKnownAndUnknownLength(t *testing.T) {
+	t.Parallel()
+	h, _ := newHandler(t)
+	rows, _ := example.Holdout(t)
+	good, _ := json.Marshal(map[string]any{"instances": rows[:3]})
+	ids := regexp.MustCompile(`"id":"[^"]*"`)
+	for _, body := range []string{
+		string(good),
+		strings.Replace(string(good), `"mean area":`, `"mean area": `, 1),
+		strings.Replace(string(good), `"mean area":`, `"mean area":"x","y":`, 1),
+		strings.Replace(string(good), `"mean area":`, `"mean \u0061rea":`, 1),
+		strings.Replace(string(good), `"mean area":`, `"mean area":1e999,"z":`, 1),
+		`{"instances":[]}`,
+		`{"instances":[[1,2]]}`,
+		`{"instances":[{}]} {}`,
+	} {
+		answer := func(length int64) (int, string) {
+			req := httptest.NewRequest("POST", "/predict", strings.NewReader(body))
+			req.ContentLength = length
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec.Code, ids.ReplaceAllString(rec.Body.String(), `"id":"…"`)
+		}
+		known, knownBody := answer(int64(len(body)))
+		chunked, chunkedBody := answer(-1)
+		if known != chunked || knownBody != chunkedBody {
+			t.Errorf("%.80s:\nknown length: %d %s\nchunked:      %d %s", body, known, knownBody, chunked, chunkedBody)
+		}
+	}
+	// net/http's body reader fails so when the client hangs up early.
+	cut := io.MultiReader(bytes.NewReader(good[:len(good)-10]), iotest.ErrReader(io.ErrUnexpectedEOF))
+	req := httptest.NewRequest("POST", "/predict", cut)
+	req.ContentLength = int64(len(good))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code":"malformed"`) {
+		t.Errorf("body shorter than its length: %d %s", rec.Code, rec.Body.String())
 	}
 }
 

@@ -1,8 +1,10 @@
 package predict
 
 import (
+	"bytes"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -15,8 +17,20 @@ import (
 func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.InputError) {
 	start := time.Now()
 	b := s.batch
+	body, rest := s.readBody(r)
+	if rest == nil && b.ScanInstances(body, h.maxRows) {
+		if e := h.score(r.Context(), s, start); e != nil {
+			return statusOf(e), nil, e
+		}
+		return http.StatusOK, h.appendPredictions(s), nil
+	}
+	// Not the plain shape, or not readable in one piece: the full decoder
+	// reads the same bytes and names whatever is wrong.
 	b.Reset()
-	s.dec = runtime.JSONDecoder(s.dec, r.Body)
+	if rest == nil {
+		rest = strings.NewReader(body)
+	}
+	s.dec = runtime.JSONDecoder(s.dec, rest)
 	dec := s.dec
 	fail := func(e *runtime.InputError) (int, []byte, *runtime.InputError) {
 		st, e := readErr(e, e.Cause)
@@ -76,6 +90,25 @@ func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.In
 		return fail(e)
 	}
 	return http.StatusOK, h.appendPredictions(s), nil
+}
+
+// readBody reads a body of known length whole, for ScanInstances. When the
+// length is unknown or the read fails, rest is the body as the full
+// decoder must see it: what was read, then the rest of the stream (and its
+// error).
+func (s *scratch) readBody(r *http.Request) (body string, rest io.Reader) {
+	n := r.ContentLength // post() has checked it against the limit
+	if n <= 0 {
+		return "", r.Body
+	}
+	if int64(cap(s.body)) < n {
+		s.body = make([]byte, n)
+	}
+	got, err := io.ReadFull(r.Body, s.body[:n])
+	if err != nil {
+		return "", io.MultiReader(bytes.NewReader(s.body[:got]), r.Body)
+	}
+	return string(s.body[:n]), nil
 }
 
 // appendPredictions encodes {"model","version","predictions":[...]}.

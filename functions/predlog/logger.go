@@ -105,6 +105,9 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		if b.S != nil {
 			rec.S = b.S[i*w : (i+1)*w]
 		}
+		if b.Text != nil {
+			rec.Text = b.Text[i*w : (i+1)*w]
+		}
 		l.cur.buf = l.enc.Append(l.cur.buf, &rec)
 	}
 	l.cur.n += b.Rows
