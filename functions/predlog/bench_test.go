@@ -1,0 +1,62 @@
+package predlog_test
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/modelfn/modelfn/functions/predlog"
+	"github.com/modelfn/modelfn/testing/example"
+)
+
+// logChunk is 1,000 records of the example model as HTTP writes them:
+// holdout rows scaled by up to ±20% (so no two records repeat, as in real
+// traffic), the numbers' text as a client would send them.
+func logChunk(b testing.TB) (*predlog.Encoder, []predlog.Record) {
+	m, s := example.Model(b)
+	rows, _ := example.Holdout(b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	recs := make([]predlog.Record, 1000)
+	now := time.Now()
+	for i := range recs {
+		x, text := make([]float64, s.Width()), make([]string, s.Width())
+		for j, f := range s.Features {
+			x[j] = rows[i%len(rows)][f.Name] * (0.8 + 0.4*rng.Float64())
+			text[j] = strconv.FormatFloat(x[j], 'g', 4, 64)
+		}
+		p := rng.Float64()
+		recs[i] = predlog.Record{ID: predlog.NewID(), Time: now, Source: predlog.SourceHTTP, X: x, Text: text,
+			Out: []float64{p, 1 - p}, Latency: time.Duration(rng.IntN(1e6))}
+	}
+	return predlog.NewEncoder("breast-cancer", "1", s, m.Info()), recs
+}
+
+// BenchmarkEncode is the cost of a record's JSON line.
+func BenchmarkEncode(b *testing.B) {
+	enc, recs := logChunk(b)
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%len(recs) == 0 {
+			buf = buf[:0]
+		}
+		buf = enc.Append(buf, &recs[i%len(recs)])
+	}
+	b.SetBytes(int64(len(buf) / len(recs)))
+}
+
+// BenchmarkCompress is the cost of gzipping a chunk of 1,000 records.
+func BenchmarkCompress(b *testing.B) {
+	enc, recs := logChunk(b)
+	var lines, out []byte
+	for i := range recs {
+		lines = enc.Append(lines, &recs[i])
+	}
+	b.SetBytes(int64(len(lines)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out = predlog.Compress(out[:0], lines)
+	}
+	b.ReportMetric(float64(len(lines))/float64(len(out)), "ratio")
+}
