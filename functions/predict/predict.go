@@ -165,7 +165,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, fn func(*http.Req
 		methodNotAllowed(w, "POST")
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			writeError(w, http.StatusUnsupportedMediaType, &runtime.InputError{Row: -1, Code: "unsupported_media_type", Msg: fmt.Sprintf("content type %q: send application/json", clip(ct))})
@@ -255,9 +255,13 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 	writeError(w, http.StatusMethodNotAllowed, &runtime.InputError{Row: -1, Code: "method_not_allowed", Msg: "method not allowed; use " + allow})
 }
 
+// jsonType is shared by every answer: net/http only reads header values.
+var jsonType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	h := w.Header() // canonical keys set directly: no per-answer canonicalizing
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	w.Write(body)
 }
