@@ -245,28 +245,14 @@ func jsonNumber(s string, i int) (v float64, end int, ok bool) {
 	var mant uint64
 	digits, exp := 0, 0 // significant digits; power of ten to apply
 	intStart := i
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		if d := s[i] - '0'; mant != 0 || d != 0 {
-			if digits < 19 {
-				mant = mant*10 + uint64(d)
-			}
-			digits++
-		}
-	}
+	i, mant, digits = decimalRun(s, i, mant, digits)
 	if i == intStart || (s[intStart] == '0' && i > intStart+1) {
 		return 0, i, false // no digits, or a leading zero
 	}
 	if i < len(s) && s[i] == '.' {
 		i++
 		fracStart := i
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			if d := s[i] - '0'; mant != 0 || d != 0 {
-				if digits < 19 {
-					mant = mant*10 + uint64(d)
-				}
-				digits++
-			}
-		}
+		i, mant, digits = decimalRun(s, i, mant, digits)
 		if i == fracStart {
 			return 0, i, false
 		}
@@ -306,6 +292,20 @@ func jsonNumber(s string, i int) (v float64, end int, ok bool) {
 	}
 	v, err := strconv.ParseFloat(s[start:i], 64)
 	return v, i, err == nil // an error here is out of range
+}
+
+// decimalRun reads the digits at s[i:] into mant, counting significant
+// ones (those from the first non-zero digit on; mant keeps the first 19).
+func decimalRun(s string, i int, mant uint64, digits int) (int, uint64, int) {
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if d := s[i] - '0'; mant != 0 || d != 0 {
+			if digits < 19 {
+				mant = mant*10 + uint64(d)
+			}
+			digits++
+		}
+	}
+	return i, mant, digits
 }
 
 // plainName reports whether a feature name is written in JSON as it is
