@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -303,6 +304,28 @@ func TestKnownAndUnknownLength(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code":"malformed"`) {
 		t.Errorf("body shorter than its length: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// TestDeclaredLengthIsNotAllocated: a client that declares a large body
+// and sends little makes the server hold what it sent, not what it
+// declared. (Not parallel: it reads the process's allocation counter.)
+func TestDeclaredLengthIsNotAllocated(t *testing.T) {
+	m, s := example.Model(t)
+	h := predictHandler(m, s, 10000) // a 25 MiB body limit
+	const declared = 20 << 20
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	req := httptest.NewRequest("POST", "/predict", io.MultiReader(strings.NewReader(`{"instances":[`), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	req.ContentLength = declared
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	goruntime.ReadMemStats(&after)
+	if rec.Code != 400 {
+		t.Errorf("%d %s", rec.Code, rec.Body.String())
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > declared/10 {
+		t.Errorf("a 14-byte body that declared %d bytes cost %d bytes of allocation", declared, n)
 	}
 }
 

@@ -97,18 +97,18 @@ func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.In
 // decoder must see it: what was read, then the rest of the stream (and its
 // error).
 func (s *scratch) readBody(r *http.Request) (body string, rest io.Reader) {
-	n := r.ContentLength // post() has checked it against the limit
-	if n <= 0 {
+	if r.ContentLength <= 0 {
 		return "", r.Body
 	}
-	if int64(cap(s.body)) < n {
-		s.body = make([]byte, n)
-	}
-	got, err := io.ReadFull(r.Body, s.body[:n])
+	// Grown as bytes arrive, not to the declared length up front: a client
+	// cannot make the server hold memory for bytes it has not sent.
+	buf := bytes.NewBuffer(s.body[:0])
+	_, err := buf.ReadFrom(r.Body)
+	s.body = buf.Bytes()
 	if err != nil {
-		return "", io.MultiReader(bytes.NewReader(s.body[:got]), r.Body)
+		return "", io.MultiReader(bytes.NewReader(s.body), r.Body)
 	}
-	return string(s.body[:n]), nil
+	return string(s.body), nil
 }
 
 // appendPredictions encodes {"model","version","predictions":[...]}.
