@@ -82,27 +82,36 @@ func TestScanInstances(t *testing.T) {
 		{`{"instances":[[1,2,3],]}`, false},
 		{`{"instances":[[1,2,3] [1,2,3]]}`, false},
 	} {
-		fast := runtime.NewBatch(s, 1)
-		if got := fast.ScanInstances(tc.body, 10); got != tc.fast {
-			t.Errorf("%s: ScanInstances %v, want %v", tc.body, got, tc.fast)
-			continue
-		}
-		if tc.fast {
-			full, ok := readInstances(s, tc.body, 10)
-			if !ok {
-				t.Errorf("%s: the full decoder refuses what the fast path took", tc.body)
+		for _, keepText := range []bool{false, true} {
+			fast := runtime.NewBatch(s, 1)
+			if got := fast.ScanInstances([]byte(tc.body), 10, keepText); got != tc.fast {
+				t.Errorf("%s (text %v): ScanInstances %v, want %v", tc.body, keepText, got, tc.fast)
+				continue
 			}
-			sameBatch(t, tc.body, fast, full)
-		} else if fast.Rows != 0 || fast.Text != nil {
-			t.Errorf("%s: refused but left %d rows", tc.body, fast.Rows)
+			if tc.fast {
+				full, ok := readInstances(s, tc.body, 10)
+				if !ok {
+					t.Errorf("%s: the full decoder refuses what the fast path took", tc.body)
+				}
+				sameBatch(t, tc.body, fast, full)
+			} else if fast.Rows != 0 || fast.Text != nil {
+				t.Errorf("%s: refused but left %d rows", tc.body, fast.Rows)
+			}
 		}
 	}
 	b := runtime.NewBatch(s, 1)
-	if !b.ScanInstances(`{"instances":[{"age":1.50,"income":2e3,"score é":-0}]}`, 10) || strings.Join(b.Text, " ") != "1.50 2e3 -0" {
+	body := []byte(`{"instances":[{"age":1.50,"income":2e3,"score é":-0}]}`)
+	if !b.ScanInstances(body, 10, true) || strings.Join(b.Text, " ") != "1.50 2e3 -0" {
 		t.Errorf("Text %q, want the numbers as written", b.Text)
 	}
-	if b.ScanInstances(`{"instances":[[1,2,3],[4,5,6]]}`, 1) {
+	if !b.ScanInstances(body, 10, false) || b.Text != nil {
+		t.Errorf("Text %q kept when not asked for", b.Text)
+	}
+	if b.ScanInstances([]byte(`{"instances":[[1,2,3],[4,5,6]]}`), 1, false) {
 		t.Error("took more rows than maxRows")
+	}
+	if n := testing.AllocsPerRun(100, func() { b.ScanInstances(body, 10, false) }); n != 0 {
+		t.Errorf("%v allocations per body without text, want none", n)
 	}
 }
 
@@ -132,8 +141,12 @@ func FuzzScanInstances(f *testing.F) {
 	}
 	s := numbers(f)
 	f.Fuzz(func(t *testing.T, body string) {
-		fast := runtime.NewBatch(s, 1)
-		if !fast.ScanInstances(body, 5) {
+		fast, withText := runtime.NewBatch(s, 1), runtime.NewBatch(s, 1)
+		ok := fast.ScanInstances([]byte(body), 5, false)
+		if ok != withText.ScanInstances([]byte(body), 5, true) {
+			t.Fatalf("%q: the fast path's answer depends on keeping the text", body)
+		}
+		if !ok {
 			return
 		}
 		full, ok := readInstances(s, body, 5)
@@ -141,5 +154,6 @@ func FuzzScanInstances(f *testing.F) {
 			t.Fatalf("%q: the full decoder refuses what the fast path took", body)
 		}
 		sameBatch(t, body, fast, full)
+		sameBatch(t, body, withText, full)
 	})
 }

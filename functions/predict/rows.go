@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -18,7 +17,7 @@ func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.In
 	start := time.Now()
 	b := s.batch
 	body, rest := s.readBody(r)
-	if rest == nil && b.ScanInstances(body, h.maxRows) {
+	if rest == nil && b.ScanInstances(body, h.maxRows, h.log != nil) {
 		if e := h.score(r.Context(), s, start); e != nil {
 			return statusOf(e), nil, e
 		}
@@ -28,7 +27,7 @@ func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.In
 	// reads the same bytes and names whatever is wrong.
 	b.Reset()
 	if rest == nil {
-		rest = strings.NewReader(body)
+		rest = bytes.NewReader(body)
 	}
 	s.dec = runtime.JSONDecoder(s.dec, rest)
 	dec := s.dec
@@ -96,9 +95,9 @@ func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.In
 // length is unknown or the read fails, rest is the body as the full
 // decoder must see it: what was read, then the rest of the stream (and its
 // error).
-func (s *scratch) readBody(r *http.Request) (body string, rest io.Reader) {
+func (s *scratch) readBody(r *http.Request) (body []byte, rest io.Reader) {
 	if r.ContentLength <= 0 {
-		return "", r.Body
+		return nil, r.Body
 	}
 	// Grown as bytes arrive, not to the declared length up front: a client
 	// cannot make the server hold memory for bytes it has not sent.
@@ -106,9 +105,9 @@ func (s *scratch) readBody(r *http.Request) (body string, rest io.Reader) {
 	_, err := buf.ReadFrom(r.Body)
 	s.body = buf.Bytes()
 	if err != nil {
-		return "", io.MultiReader(bytes.NewReader(s.body), r.Body)
+		return nil, io.MultiReader(bytes.NewReader(s.body), r.Body)
 	}
-	return string(s.body), nil
+	return s.body, nil
 }
 
 // appendPredictions encodes {"model","version","predictions":[...]}.
