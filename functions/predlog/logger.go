@@ -52,11 +52,12 @@ type Logger struct {
 	enc    *Encoder
 	opt    Options
 
-	mu     sync.Mutex
-	cur    *chunk
-	queue  []*chunk
-	queued int // records in cur and queue
-	wmu    sync.Mutex
+	mu       sync.Mutex
+	cur      *chunk
+	queue    []*chunk
+	queued   int // records in cur and queue
+	lastSize int // bytes in the last chunk sealed
+	wmu      sync.Mutex
 
 	logged, written, dropped, objects, writeErrors atomic.Int64
 
@@ -97,7 +98,9 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		return
 	}
 	if l.cur == nil {
-		l.cur = &chunk{first: now}
+		// Sized like the last chunk: growing a megabyte by doubling
+		// copied and cleared it several times over.
+		l.cur = &chunk{first: now, buf: make([]byte, 0, l.lastSize+l.lastSize/8)}
 	}
 	rec := Record{Time: now, Source: source, Latency: latency}
 	for i := 0; i < b.Rows; i++ {
@@ -129,6 +132,7 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 func (l *Logger) sealLocked() {
 	if l.cur != nil && l.cur.n > 0 {
 		l.queue = append(l.queue, l.cur)
+		l.lastSize = len(l.cur.buf)
 	}
 	l.cur = nil
 }
@@ -269,6 +273,7 @@ var gzipWriters = sync.Pool{New: func() any {
 // written as one object.
 func Compress(dst, lines []byte) []byte {
 	buf := bytes.NewBuffer(dst)
+	buf.Grow(len(lines)/3 + 64) // log records compress about 4:1
 	zw := gzipWriters.Get().(*gzip.Writer)
 	zw.Reset(buf)
 	zw.Write(lines) // writes to a bytes.Buffer cannot fail
