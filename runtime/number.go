@@ -86,7 +86,15 @@ func fastNumber[T string | []byte](s T) (float64, bool) {
 	if i != n || exp < -22 || exp > 22 {
 		return 0, false
 	}
-	f := float64(mant) // exact: mant < 10^15 < 2^53
+	f := clinger(mant, exp, neg)
+	return f, !math.IsInf(f, 0)
+}
+
+// clinger is ±mant × 10^exp for mant < 2^53 and |exp| ≤ 22, where one
+// exact integer and one correctly rounded multiplication or division by an
+// exact power of ten give the correctly rounded result.
+func clinger(mant uint64, exp int, neg bool) float64 {
+	f := float64(mant)
 	if exp < 0 {
 		f /= pow10[-exp]
 	} else {
@@ -95,5 +103,5 @@ func fastNumber[T string | []byte](s T) (float64, bool) {
 	if neg {
 		f = -f
 	}
-	return f, !math.IsInf(f, 0)
+	return f
 }

@@ -290,17 +290,8 @@ func jsonNumber[T string | []byte](s T, i int) (v float64, end int, ok bool) {
 		}
 		exp += e
 	}
-	if digits <= 15 && exp >= -22 && exp <= 22 {
-		v = float64(mant) // exact: mant < 10^15 < 2^53
-		if exp < 0 {
-			v /= pow10[-exp]
-		} else {
-			v *= pow10[exp]
-		}
-		if neg {
-			v = -v
-		}
-		return v, i, true
+	if digits <= 15 && exp >= -22 && exp <= 22 { // mant < 10^15 < 2^53
+		return clinger(mant, exp, neg), i, true
 	}
 	v, err := strconv.ParseFloat(string(s[start:i]), 64)
 	return v, i, err == nil // an error here is out of range
