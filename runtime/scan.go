@@ -110,14 +110,17 @@ func (sc *scanner[T]) key() (T, bool) {
 }
 
 // expectKey consumes "name": when the next member is named name, which
-// must need no escaping.
+// must need no escaping, and consumes nothing otherwise.
 func (sc *scanner[T]) expectKey(name string) bool {
 	sc.ws()
-	i := sc.i
-	if n := len(name); i+n+1 < len(sc.s) && sc.s[i] == '"' && sc.s[i+1+n] == '"' && string(sc.s[i+1:i+1+n]) == name {
-		sc.i = i + n + 2
-		return sc.byte(':')
+	start := sc.i
+	if n := len(name); start+n+1 < len(sc.s) && sc.s[start] == '"' && sc.s[start+1+n] == '"' && string(sc.s[start+1:start+1+n]) == name {
+		sc.i = start + n + 2
+		if sc.byte(':') {
+			return true
+		}
 	}
+	sc.i = start
 	return false
 }
 

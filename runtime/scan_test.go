@@ -81,6 +81,8 @@ func TestScanInstances(t *testing.T) {
 		{`{"instances":[[1,2,3]]`, false},
 		{`{"instances":[[1,2,3],]}`, false},
 		{`{"instances":[[1,2,3] [1,2,3]]}`, false},
+		{`{"instances":[{"age" "age":1,"income":2,"score é":3}]}`, false},
+		{`{"instances":[{"age":1,"income" "income":2,"score é":3}]}`, false},
 	} {
 		for _, keepText := range []bool{false, true} {
 			fast := runtime.NewBatch(s, 1)
@@ -136,6 +138,7 @@ func FuzzScanInstances(f *testing.F) {
 		`{"instances":[{"income":2,"age":1,"score é":3},{"score é":3,"age":1,"income":2}]}`,
 		`{"instances":[[1e22,1e23,123456789012345678]]}`,
 		`{"instances":[[0.000001,-0,1E+2]]}`,
+		`{"instances":[{"age":1,"income" "income":2,"score é":3}]}`,
 	} {
 		f.Add(s)
 	}
