@@ -15,80 +15,82 @@ import (
 // predict serves POST /predict: {"instances": [row, ...]}.
 func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.InputError) {
 	start := time.Now()
-	b := s.batch
 	body, rest := s.readBody(r)
-	if rest == nil && b.ScanInstances(body, h.maxRows, h.log != nil) {
-		if e := h.score(r.Context(), s, start); e != nil {
-			return statusOf(e), nil, e
+	if rest != nil || !s.batch.ScanInstances(body, h.maxRows, h.log != nil) {
+		// Not the plain shape, or not readable in one piece: the full
+		// decoder reads the same bytes and names whatever is wrong.
+		if rest == nil {
+			rest = bytes.NewReader(body)
 		}
-		return http.StatusOK, h.appendPredictions(s), nil
+		if e := h.readInstances(s, rest); e != nil {
+			st, e := readErr(e, e.Cause)
+			return st, nil, e
+		}
 	}
-	// Not the plain shape, or not readable in one piece: the full decoder
-	// reads the same bytes and names whatever is wrong.
+	if e := h.score(r.Context(), s, start); e != nil {
+		return statusOf(e), nil, e
+	}
+	return http.StatusOK, h.appendPredictions(s), nil
+}
+
+// readInstances reads {"instances": [row, ...]} from body into s.batch
+// with the full decoder, which accepts every valid form.
+func (h *Handler) readInstances(s *scratch, body io.Reader) *runtime.InputError {
+	b := s.batch
 	b.Reset()
-	if rest == nil {
-		rest = bytes.NewReader(body)
-	}
-	s.dec = runtime.JSONDecoder(s.dec, rest)
+	s.dec = runtime.JSONDecoder(s.dec, body)
 	dec := s.dec
-	fail := func(e *runtime.InputError) (int, []byte, *runtime.InputError) {
-		st, e := readErr(e, e.Cause)
-		return st, nil, e
-	}
 	if tok, err := dec.ReadToken(); err != nil {
-		return fail(runtime.SyntaxError(-1, err))
+		return runtime.SyntaxError(-1, err)
 	} else if tok.Kind() != '{' {
-		return fail(runtime.Errorf(-1, "", runtime.CodeMalformed, `the body must be a JSON object {"instances": [...]}`))
+		return runtime.Errorf(-1, "", runtime.CodeMalformed, `the body must be a JSON object {"instances": [...]}`)
 	}
 	seen := false
 	for dec.PeekKind() != '}' {
 		key, err := dec.ReadToken()
 		if err != nil {
-			return fail(runtime.SyntaxError(-1, err))
+			return runtime.SyntaxError(-1, err)
 		}
 		if k := key.String(); k != "instances" {
-			return fail(runtime.Errorf(-1, clip(k), "unknown_field", `unknown field; the body is {"instances": [...]}`))
+			return runtime.Errorf(-1, clip(k), "unknown_field", `unknown field; the body is {"instances": [...]}`)
 		}
 		if seen {
-			return fail(runtime.Errorf(-1, "instances", runtime.CodeMalformed, "given twice"))
+			return runtime.Errorf(-1, "instances", runtime.CodeMalformed, "given twice")
 		}
 		seen = true
 		if dec.PeekKind() != '[' {
 			if dec.PeekKind() == 0 {
 				_, err := dec.ReadToken()
-				return fail(runtime.SyntaxError(-1, err))
+				return runtime.SyntaxError(-1, err)
 			}
-			return fail(runtime.Errorf(-1, "instances", runtime.CodeWrongShape, "must be an array of rows"))
+			return runtime.Errorf(-1, "instances", runtime.CodeWrongShape, "must be an array of rows")
 		}
 		dec.ReadToken()
 		for dec.PeekKind() != ']' {
 			if b.Rows == h.maxRows {
-				return fail(runtime.Errorf(-1, "instances", runtime.CodeTooManyRows, "more than %d rows (limits.max_rows); split the request or use batch scoring", h.maxRows))
+				return runtime.Errorf(-1, "instances", runtime.CodeTooManyRows, "more than %d rows (limits.max_rows); split the request or use batch scoring", h.maxRows)
 			}
 			if e := b.ReadJSONRow(dec, b.Rows, false); e != nil {
-				return fail(e)
+				return e
 			}
 		}
 		if _, err := dec.ReadToken(); err != nil {
-			return fail(runtime.SyntaxError(-1, err))
+			return runtime.SyntaxError(-1, err)
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return fail(runtime.SyntaxError(-1, err))
+		return runtime.SyntaxError(-1, err)
 	}
 	if _, err := dec.ReadToken(); err != io.EOF {
-		return fail(runtime.Errorf(-1, "", runtime.CodeMalformed, "data after the JSON object"))
+		return runtime.Errorf(-1, "", runtime.CodeMalformed, "data after the JSON object")
 	}
 	if !seen {
-		return fail(runtime.Errorf(-1, "instances", runtime.CodeMissingFeature, `required: {"instances": [row, ...]}`))
+		return runtime.Errorf(-1, "instances", runtime.CodeMissingFeature, `required: {"instances": [row, ...]}`)
 	}
 	if b.Rows == 0 {
-		return fail(runtime.Errorf(-1, "instances", runtime.CodeWrongShape, "no rows"))
+		return runtime.Errorf(-1, "instances", runtime.CodeWrongShape, "no rows")
 	}
-	if e := h.score(r.Context(), s, start); e != nil {
-		return fail(e)
-	}
-	return http.StatusOK, h.appendPredictions(s), nil
+	return nil
 }
 
 // readBody reads a body of known length whole, for ScanInstances. When the
