@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if !c.Log.Disabled {
 		a.PredLog = predlog.NewLogger(a.LogBucket, enc, predlog.Options{
 			Prefix: logPrefix, FlushRecords: c.Log.FlushRecords, FlushInterval: c.Log.FlushInterval,
-			MaxBuffered: c.Log.MaxBuffered, Log: logger,
+			MaxBuffered: c.Log.MaxBuffered, Sample: predlog.Sample(c.Log.Rate()), Log: logger,
 		})
 	}
 	a.Predict = predict.New(m, b.Schema, predict.Options{
@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		}
 		if !c.Log.Disabled {
 			a.Batch.LogBucket, a.Batch.LogPrefix, a.Batch.Encoder = a.LogBucket, logPrefix, enc
+			a.Batch.LogSample = predlog.Sample(c.Log.Rate())
 		}
 	}
 	ref := drift.NewProfile(nil, drift.ProfileOptions{})

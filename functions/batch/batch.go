@@ -44,10 +44,12 @@ type Scorer struct {
 	InputPrefix, OutputPrefix, ErrorsPrefix string
 	ChunkRows                               int
 
-	// Log receives a record per scored row (nil: not logged). LogPrefix is
-	// the model version's partition root (predlog.Prefix).
+	// Log receives a record per scored row that LogSample keeps (nil: not
+	// logged). LogPrefix is the model version's partition root
+	// (predlog.Prefix).
 	LogBucket *blob.Bucket
 	LogPrefix string
+	LogSample predlog.Sample
 	Encoder   *predlog.Encoder
 
 	Logger *slog.Logger

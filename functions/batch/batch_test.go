@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/modelfn/modelfn/testing/example"
+	"github.com/modelfn/modelfn/testing/tools"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
@@ -174,6 +175,50 @@ func TestRerunIsIdempotent(t *testing.T) {
 		if second[k] != v {
 			t.Fatalf("%s changed on re-run", k)
 		}
+	}
+}
+
+// TestSampledLog: with a sample rate, the log holds exactly the scored rows
+// whose ids the rate keeps (every row is still scored and written out),
+// and a re-run keeps the same ones.
+func TestSampledLog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := memblob.OpenBucket(nil)
+	sc := newScorer(t, b)
+	sc.LogSample = 0.5
+	in, _ := holdoutWithBadRows(t)
+	b.WriteAll(ctx, "input/a.csv", []byte(in), nil)
+	var logged []string
+	for run := 0; run < 2; run++ {
+		res, err := sc.Score(ctx, "input/a.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := b.ReadAll(ctx, "output/a.csv")
+		recs, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+		if err != nil || int64(len(recs)-1) != res.Scored {
+			t.Fatalf("%d output rows for %d scored: %v", len(recs)-1, res.Scored, err)
+		}
+		var want []string
+		for _, rec := range recs[1:] {
+			if id := rec[len(rec)-4]; sc.LogSample.Keep(id) {
+				want = append(want, id)
+			}
+		}
+		logKeys := tools.Keys(t, b, "predictions/")
+		if len(logKeys) != 1 {
+			t.Fatalf("log objects %v", logKeys)
+		}
+		gz, _ := b.ReadAll(ctx, logKeys[0])
+		got := string(logIDs(t, gz))
+		if got != strings.Join(want, ",") || len(want) == 0 || int64(len(want)) == res.Scored {
+			t.Fatalf("run %d: logged %q, want the %d of %d scored rows the rate keeps: %q", run+1, got, len(want), res.Scored, want)
+		}
+		if run == 1 && got != logged[0] {
+			t.Fatal("a re-run logged other rows")
+		}
+		logged = append(logged, got)
 	}
 }
 

@@ -307,7 +307,7 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 			c.out = append(c.out, row[:len(row)-1]...) // the object without its closing brace
 			c.out = appendJSONPrediction(c.out, id, r.info, out)
 		}
-		if r.s.LogBucket != nil {
+		if r.s.LogBucket != nil && r.s.LogSample.Keep(id) {
 			if rec.Text != nil {
 				r.csv.FeatureText(c.csv.Record(i, len(r.csv.Header)), rec.Text)
 			}

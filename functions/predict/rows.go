@@ -16,7 +16,7 @@ import (
 func (h *Handler) predict(r *http.Request, s *scratch) (int, []byte, *runtime.InputError) {
 	start := time.Now()
 	body, rest := s.readBody(r)
-	if rest != nil || !s.batch.ScanInstances(body, h.maxRows, h.log != nil) {
+	if rest != nil || !s.batch.ScanInstances(body, h.maxRows, h.log != nil && h.log.WantsText()) {
 		// Not the plain shape, or not readable in one piece: the full
 		// decoder reads the same bytes and names whatever is wrong.
 		if rest == nil {

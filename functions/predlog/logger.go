@@ -27,12 +27,15 @@ type Options struct {
 	FlushRecords  int
 	FlushInterval time.Duration
 	MaxBuffered   int
-	Log           *slog.Logger
+	// Sample is the share of predictions logged (all when unset).
+	Sample Sample
+	Log    *slog.Logger
 }
 
 // Stats count what happened to logged records.
 type Stats struct {
 	Logged      int64 `json:"logged"`       // accepted into the buffer
+	NotSampled  int64 `json:"not_sampled"`  // left out by the sample rate
 	Written     int64 `json:"written"`      // in objects the store acknowledged
 	Dropped     int64 `json:"dropped"`      // refused because the buffer was full
 	Buffered    int64 `json:"buffered"`     // waiting in memory now
@@ -59,7 +62,7 @@ type Logger struct {
 	lastSize int // bytes in the last chunk sealed
 	wmu      sync.Mutex
 
-	logged, written, dropped, objects, writeErrors atomic.Int64
+	logged, notSampled, written, dropped, objects, writeErrors atomic.Int64
 
 	stop chan struct{}
 	wake chan struct{}
@@ -84,14 +87,27 @@ func NewLogger(bucket *blob.Bucket, enc *Encoder, opt Options) *Logger {
 	return l
 }
 
-// Log records the predictions for rows [0, b.Rows) of a batch.
+// Log records the predictions for rows [0, b.Rows) of a batch, those the
+// sample rate keeps.
 func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float64, k int, latency time.Duration) {
 	now := time.Now()
 	w := b.Width()
+	kept := 0
+	for _, id := range ids[:b.Rows] {
+		if l.opt.Sample.Keep(id) {
+			kept++
+		}
+	}
+	if kept < b.Rows {
+		l.notSampled.Add(int64(b.Rows - kept))
+	}
+	if kept == 0 {
+		return
+	}
 	l.mu.Lock()
-	if l.queued+b.Rows > l.opt.MaxBuffered {
+	if l.queued+kept > l.opt.MaxBuffered {
 		l.mu.Unlock()
-		rows := int64(b.Rows)
+		rows := int64(kept)
 		if n := l.dropped.Add(rows); n == rows || n/10000 != (n-rows)/10000 { // warn at the first drop and every 10,000
 			l.opt.Log.Warn("prediction log buffer full: records dropped", "dropped_total", n, "max_buffered", l.opt.MaxBuffered)
 		}
@@ -104,6 +120,9 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 	}
 	rec := Record{Time: now, Source: source, Latency: latency}
 	for i := 0; i < b.Rows; i++ {
+		if kept < b.Rows && !l.opt.Sample.Keep(ids[i]) {
+			continue
+		}
 		rec.ID, rec.X, rec.Out = ids[i], b.X[i*w:(i+1)*w], out[i*k:(i+1)*k]
 		if b.S != nil {
 			rec.S = b.S[i*w : (i+1)*w]
@@ -113,14 +132,14 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		}
 		l.cur.buf = l.enc.Append(l.cur.buf, &rec)
 	}
-	l.cur.n += b.Rows
-	l.queued += b.Rows
+	l.cur.n += kept
+	l.queued += kept
 	full := l.cur.n >= l.opt.FlushRecords
 	if full {
 		l.sealLocked()
 	}
 	l.mu.Unlock()
-	l.logged.Add(int64(b.Rows))
+	l.logged.Add(int64(kept))
 	if full {
 		select {
 		case l.wake <- struct{}{}:
@@ -128,6 +147,11 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		}
 	}
 }
+
+// WantsText reports whether a caller should give Log the numbers' text
+// (Batch.Text): worth keeping when every row is logged, while for a sample,
+// formatting the few rows logged costs less than keeping every row's text.
+func (l *Logger) WantsText() bool { return l.opt.Sample.All() }
 
 func (l *Logger) sealLocked() {
 	if l.cur != nil && l.cur.n > 0 {
@@ -243,7 +267,7 @@ func (l *Logger) Stats() Stats {
 	buffered := l.queued
 	l.mu.Unlock()
 	return Stats{
-		Logged: l.logged.Load(), Written: l.written.Load(), Dropped: l.dropped.Load(),
+		Logged: l.logged.Load(), NotSampled: l.notSampled.Load(), Written: l.written.Load(), Dropped: l.dropped.Load(),
 		Buffered: int64(buffered), Objects: l.objects.Load(), WriteErrors: l.writeErrors.Load(),
 	}
 }

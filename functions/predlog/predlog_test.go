@@ -97,6 +97,65 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSample: a sample rate keeps that share of predictions, chosen by id,
+// and the log holds exactly the kept ones.
+func TestSample(t *testing.T) {
+	t.Parallel()
+	const n = 100_000
+	kept := 0
+	for i := 0; i < n; i++ {
+		if predlog.Sample(0.1).Keep(predlog.NewID()) {
+			kept++
+		}
+	}
+	if kept < 9_500 || kept > 10_500 { // 5 standard deviations of a binomial(100,000, 0.1)
+		t.Fatalf("rate 0.1 kept %d of %d", kept, n)
+	}
+	id := predlog.NewID()
+	for _, s := range []predlog.Sample{0, 1} {
+		if !s.Keep(id) {
+			t.Fatalf("Sample(%v) dropped %s", s, id)
+		}
+	}
+	if !predlog.Sample(0.01).Keep("not-a-uuid-at-all") {
+		t.Fatal("an id without random bits must be kept, not silently dropped")
+	}
+
+	ctx := context.Background()
+	s, info := schema(t)
+	bucket := memblob.OpenBucket(nil)
+	l := predlog.NewLogger(bucket, predlog.NewEncoder("m", "1", s, info), predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Hour, MaxBuffered: 1000, Sample: 0.25})
+	b, out, ids := rows(t, s, 400)
+	l.Log(predlog.SourceHTTP, ids, b, out, 2, 0)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		if predlog.Sample(0.25).Keep(id) {
+			want[id] = true
+		}
+	}
+	st := l.Stats()
+	if st.Logged != int64(len(want)) || st.NotSampled != int64(400-len(want)) || st.Written != st.Logged || len(want) < 50 || len(want) > 150 {
+		t.Fatalf("stats %+v for %d kept of 400", st, len(want))
+	}
+	keys := tools.Keys(t, bucket, "")
+	entries, err := predlog.NewDecoder(s, info).ReadObject(ctx, bucket, keys[0], runtime.NewBatch(s, 400), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !want[e.ID] {
+			t.Fatalf("%s logged but not sampled", e.ID)
+		}
+		delete(want, e.ID)
+	}
+	if len(want) > 0 {
+		t.Fatalf("%d sampled predictions missing from the log", len(want))
+	}
+}
+
 // TestFlushByAge writes a buffer once its oldest record is FlushInterval old.
 func TestFlushByAge(t *testing.T) {
 	t.Parallel()

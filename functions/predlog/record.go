@@ -54,6 +54,24 @@ func StableID(t time.Time, seed string) string {
 	return u.String()
 }
 
+// Sample is the share of predictions the log keeps; 0 (unset) and 1 keep
+// all. Which ones is decided by the random bits of the prediction id (the
+// last 48 of a UUIDv7; StableID's come from a hash), so a batch re-run keeps
+// the same rows, and whether a prediction was kept follows from its id.
+type Sample float64
+
+// All reports whether every prediction is logged.
+func (s Sample) All() bool { return s <= 0 || s >= 1 }
+
+// Keep reports whether the prediction with this id is logged.
+func (s Sample) Keep(id string) bool {
+	if s.All() || len(id) < 12 {
+		return true
+	}
+	v, err := strconv.ParseUint(id[len(id)-12:], 16, 64)
+	return err != nil || float64(v) < float64(s)*(1<<48)
+}
+
 // IDTime is the time a UUIDv7 id was made.
 func IDTime(id string) (time.Time, bool) {
 	u, err := uuid.Parse(id)

@@ -1,6 +1,8 @@
 package local_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -20,7 +22,11 @@ import (
 var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
 
 func serve(t *testing.T, data string) (string, context.CancelFunc, chan error) {
-	cfg, err := local.Config(filepath.Join(example, "bundle"), data)
+	return serveBundle(t, filepath.Join(example, "bundle"), data)
+}
+
+func serveBundle(t *testing.T, bundle, data string) (string, context.CancelFunc, chan error) {
+	cfg, err := local.Config(bundle, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,4 +115,75 @@ func TestStatsAndGracefulStop(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no log object after a graceful stop")
 	}
+}
+
+// TestSampleRate: with prediction_log.sample_rate, every request is
+// answered, the stats count the predictions left out, and the log holds
+// exactly the ones kept.
+func TestSampleRate(t *testing.T) {
+	bundle := filepath.Join(t.TempDir(), "bundle")
+	if err := os.CopyFS(bundle, os.DirFS(filepath.Join(example, "bundle"))); err != nil {
+		t.Fatal(err)
+	}
+	yaml := filepath.Join(bundle, "modelfn.yaml")
+	conf, _ := os.ReadFile(yaml)
+	os.WriteFile(yaml, []byte(strings.Replace(string(conf), "\nprediction_log:\n", "\nprediction_log:\n  sample_rate: 0.5\n", 1)), 0o644)
+	data := t.TempDir()
+	base, cancel, done := serveBundle(t, bundle, data)
+	body, _ := os.ReadFile(filepath.Join(example, "request.json"))
+	const requests = 200
+	for i := 0; i < requests; i++ {
+		resp, err := http.Post(base+"/predict", "application/json", strings.NewReader(string(body)))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(base + "/modelfn/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats struct {
+		PredictionLog struct {
+			Logged     int
+			NotSampled int `json:"not_sampled"`
+		} `json:"prediction_log"`
+	}
+	json.NewDecoder(resp.Body).Decode(&stats)
+	resp.Body.Close()
+	st := stats.PredictionLog
+	if st.Logged+st.NotSampled != requests || st.Logged < 50 || st.Logged > 150 {
+		t.Fatalf("stats %+v for %d predictions at rate 0.5", st, requests)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	records := 0
+	filepath.Walk(filepath.Join(data, "predictions"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, ".jsonl.gz") {
+			records += countLines(t, p)
+		}
+		return nil
+	})
+	if records != st.Logged {
+		t.Fatalf("%d records in the log, %d logged", records, st.Logged)
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(data, []byte("\n"))
 }

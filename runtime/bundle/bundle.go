@@ -69,6 +69,18 @@ type Log struct {
 	FlushRecords  int           `yaml:"flush_records"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	MaxBuffered   int           `yaml:"max_buffered"`
+	// SampleRate is the share of predictions logged, in (0, 1]; all of
+	// them when unset (Rate). A pointer, so that an explicit 0 is refused
+	// rather than read as unset.
+	SampleRate *float64 `yaml:"sample_rate,omitempty"`
+}
+
+// Rate is the share of predictions logged.
+func (l Log) Rate() float64 {
+	if l.SampleRate == nil {
+		return 1
+	}
+	return *l.SampleRate
 }
 
 // Batch names the prefixes of the batch bucket.
@@ -230,6 +242,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Monitoring.Interval < time.Minute {
 		bad("monitoring.interval", "%v is shorter than a minute, the clouds' smallest schedule", c.Monitoring.Interval)
+	}
+	if r := c.Log.SampleRate; r != nil && !(*r > 0 && *r <= 1) {
+		bad("prediction_log.sample_rate", "%v must be in (0, 1]; to log nothing, set prediction_log.disabled: true", *r)
 	}
 	if s := c.Monitoring.DriftShare; s <= 0 || s > 1 {
 		bad("monitoring.drift_share", "%v must be in (0, 1]", s)

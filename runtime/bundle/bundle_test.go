@@ -56,6 +56,21 @@ func TestLoadExample(t *testing.T) {
 	if got := m.Info().Classes; len(got) != 2 || got[0] != "malignant" {
 		t.Fatalf("classes %v", got)
 	}
+	if r := b.Config.Log.Rate(); r != 1 {
+		t.Fatalf("unset sample_rate logs %v of predictions, want all", r)
+	}
+}
+
+func TestSampleRate(t *testing.T) {
+	dir := copyBundle(t)
+	edit(t, filepath.Join(dir, bundle.FileName), "\nprediction_log:\n", "\nprediction_log:\n  sample_rate: 0.25\n")
+	b, err := bundle.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := b.Config.Log.Rate(); r != 0.25 {
+		t.Fatalf("rate %v, want 0.25", r)
+	}
 }
 
 // TestBrokenBundles: every way a bundle can be wrong is a clear error
@@ -86,6 +101,12 @@ func TestBrokenBundles(t *testing.T) {
 		{"path outside the bundle", func(t *testing.T, dir string) {
 			edit(t, filepath.Join(dir, bundle.FileName), "file: model.json", "file: ../model.json")
 		}, false, []string{"inside the bundle"}},
+		{"sample rate 0", func(t *testing.T, dir string) {
+			edit(t, filepath.Join(dir, bundle.FileName), "\nprediction_log:\n", "\nprediction_log:\n  sample_rate: 0\n")
+		}, false, []string{bundle.FileName, "prediction_log.sample_rate", "(0, 1]", "disabled: true"}},
+		{"sample rate above 1", func(t *testing.T, dir string) {
+			edit(t, filepath.Join(dir, bundle.FileName), "\nprediction_log:\n", "\nprediction_log:\n  sample_rate: 10\n")
+		}, false, []string{"prediction_log.sample_rate", "10 must be"}},
 		{"no manifest", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, bundle.FileName)) }, false, []string{bundle.FileName}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
