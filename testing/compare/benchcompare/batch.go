@@ -16,7 +16,7 @@ import (
 
 // Batch scoring: a CSV of N rows (the holdout's rows, cycled) from a
 // file:// bucket into the same bucket with modelfn's batch function,
-// prediction log on and off, against pandas + xgboost reading and writing
+// prediction log on, off and sampled, against pandas + xgboost reading and writing
 // the same folder. Each run is its own process, so wait4's ru_maxrss is
 // that run's peak RSS.
 
@@ -30,8 +30,13 @@ func (s *setup) batchSection(ctx context.Context) ([]Row, error) {
 		against = againstPandas
 		logOn   = "modelfn, prediction log on"
 		logOff  = "modelfn, prediction log off"
+		sampled = "modelfn, " + sampledName
 		pandas  = "pandas"
 	)
+	sampledBundle, err := s.bundleWithLog(sampledSetting)
+	if err != nil {
+		return nil, err
+	}
 	var rows []Row
 	for _, n := range s.cfg.sizes {
 		key := fmt.Sprintf("input/rows-%d.csv", n)
@@ -43,8 +48,9 @@ func (s *setup) batchSection(ctx context.Context) ([]Row, error) {
 			name string
 			run  func() (batchRun, error)
 		}{
-			{logOn, func() (batchRun, error) { return s.batchModelfn(ctx, bucket, key, n, true) }},
-			{logOff, func() (batchRun, error) { return s.batchModelfn(ctx, bucket, key, n, false) }},
+			{logOn, func() (batchRun, error) { return s.batchModelfn(ctx, s.bundle, bucket, key, n, true) }},
+			{logOff, func() (batchRun, error) { return s.batchModelfn(ctx, s.bundle, bucket, key, n, false) }},
+			{sampled, func() (batchRun, error) { return s.batchModelfn(ctx, sampledBundle, bucket, key, n, true) }},
 			{pandas, func() (batchRun, error) { return s.batchPandas(ctx, in, n) }},
 		}
 		res := map[string][]batchRun{}
@@ -73,6 +79,7 @@ func (s *setup) batchSection(ctx context.Context) ([]Row, error) {
 		rows = append(rows,
 			compare("batch", size+": rows/s, log on", against, fig(logOn, "rows/s"), fig(pandas, "rows/s"), true, 10, "≥ 10×"),
 			compare("batch", size+": rows/s, log off", against, fig(logOff, "rows/s"), fig(pandas, "rows/s"), true, 10, "≥ 10×"),
+			compare("batch", size+": rows/s, "+sampledName, against, fig(sampled, "rows/s"), fig(pandas, "rows/s"), true, 10, "≥ 10×"),
 			compare("batch", size+": peak RSS, log on", against, fig(logOn, "MB"), fig(pandas, "MB"), false, 0, ""),
 			compare("batch", size+": peak RSS, log off", against, fig(logOff, "MB"), fig(pandas, "MB"), false, 0, ""),
 			compare("batch", size+": CPU time, log on", against, fig(logOn, "s"), fig(pandas, "s"), false, 0, ""),
@@ -103,13 +110,13 @@ func (e *example) writeCSV(path string, n int) error {
 	return f.Close()
 }
 
-func (s *setup) batchModelfn(ctx context.Context, bucket, key string, n int, logOn bool) (batchRun, error) {
+func (s *setup) batchModelfn(ctx context.Context, bundle, bucket, key string, n int, logOn bool) (batchRun, error) {
 	defer func() {
 		for _, d := range []string{"output", "errors", "predictions"} {
 			os.RemoveAll(filepath.Join(bucket, d))
 		}
 	}()
-	cmd := exec.CommandContext(ctx, s.batchBin, "-bundle", s.bundle, "-bucket", bucket, "-key", key, "-log="+strconv.FormatBool(logOn))
+	cmd := exec.CommandContext(ctx, s.batchBin, "-bundle", bundle, "-bucket", bucket, "-key", key, "-log="+strconv.FormatBool(logOn))
 	cmd.Env = baseEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

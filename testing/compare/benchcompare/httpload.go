@@ -56,22 +56,27 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 		return nil, err
 	}
 	defer mf.p.stop(30 * time.Second)
-	noLog, err := s.bundleWithoutLog()
-	if err != nil {
-		return nil, err
+	var variants []*server // log off, then sampled
+	for _, setting := range []string{logOffSetting, sampledSetting} {
+		bundle, err := s.bundleWithLog(setting)
+		if err != nil {
+			return nil, err
+		}
+		sv, err := s.startModelfnServer(ctx, s.pinned(0), bundle)
+		if err != nil {
+			return nil, err
+		}
+		defer sv.p.stop(30 * time.Second)
+		sv.name = "modelfn, " + setting
+		variants = append(variants, sv)
 	}
-	mfNoLog, err := s.startModelfnServer(ctx, s.pinned(0), noLog)
-	if err != nil {
-		return nil, err
-	}
-	defer mfNoLog.p.stop(30 * time.Second)
-	mfNoLog.name = "modelfn-nolog"
+	mfNoLog, mfSampled := variants[0], variants[1]
 	py, err := s.startUvicorn(ctx, s.pinned(0))
 	if err != nil {
 		return nil, err
 	}
 	defer py.p.stop(10 * time.Second)
-	servers := []*server{mf, mfNoLog, py}
+	servers := []*server{mf, mfNoLog, mfSampled, py}
 
 	for _, sv := range servers {
 		if err := s.checkServer(ctx, sv); err != nil {
@@ -118,7 +123,7 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 		for _, v := range []struct {
 			what string
 			r    series
-		}{{"prediction log off (the same work)", res[mfNoLog][mi]}, {"prediction log on (the default)", res[mf][mi]}} {
+		}{{"prediction log off (the same work)", res[mfNoLog][mi]}, {"prediction log on (the default)", res[mf][mi]}, {sampledName, res[mfSampled][mi]}} {
 			what := m.name + ", " + v.what
 			rows = append(rows,
 				compare("HTTP", what+": throughput", against, newFigure("req/s", v.r.rps), newFigure("req/s", fastapi.rps), true, 20, "≥ 20×"),
@@ -143,10 +148,22 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 	return rows, nil
 }
 
-// bundleWithoutLog is a copy of the example bundle with the prediction
-// log turned off, to show what the log costs.
-func (s *setup) bundleWithoutLog() (string, error) {
-	dir := filepath.Join(s.tmp, "bundle-nolog")
+// Variants of the example bundle's prediction log, beside the default
+// (every prediction logged): off, to show what the log costs, and sampled,
+// to show what prediction_log.sample_rate saves.
+const (
+	logOffSetting  = "disabled: true"
+	sampledSetting = "sample_rate: 0.1"
+	sampledName    = "prediction log on, 10% sampled"
+)
+
+// bundleWithLog is a copy of the example bundle with one more
+// prediction_log setting; both sections ask for the same copies.
+func (s *setup) bundleWithLog(setting string) (string, error) {
+	dir := filepath.Join(s.tmp, "bundle-"+strings.NewReplacer(":", "", " ", "-").Replace(setting))
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
 	if err := os.CopyFS(dir, os.DirFS(s.bundle)); err != nil {
 		return "", err
 	}
@@ -155,11 +172,11 @@ func (s *setup) bundleWithoutLog() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	off := strings.Replace(string(b), "\nprediction_log:\n", "\nprediction_log:\n  disabled: true\n", 1)
-	if off == string(b) {
-		return "", fmt.Errorf("%s: no prediction_log section to turn off", yaml)
+	changed := strings.Replace(string(b), "\nprediction_log:\n", "\nprediction_log:\n  "+setting+"\n", 1)
+	if changed == string(b) {
+		return "", fmt.Errorf("%s: no prediction_log section to change", yaml)
 	}
-	return dir, os.WriteFile(yaml, []byte(off), 0o644)
+	return dir, os.WriteFile(yaml, []byte(changed), 0o644)
 }
 
 func repeat(s string, n int) []string {

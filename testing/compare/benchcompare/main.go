@@ -8,7 +8,7 @@
 //     under the Runtime Interface Emulator and modelfn serve, against a
 //     Python process that imports xgboost, loads the model and predicts;
 //  3. batch scoring of 100k, 1M and 10M-row CSVs from a file:// bucket,
-//     prediction log on and off, against pandas + xgboost;
+//     prediction log on, off and sampled, against pandas + xgboost;
 //  4. the drift report against scipy (testing/drift);
 //  5. the ONNX runtime against onnxruntime (testing/onnx/benchcmp).
 //

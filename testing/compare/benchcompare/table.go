@@ -18,7 +18,7 @@ const (
 )
 
 var legend = map[string]string{
-	againstFastAPI: "FastAPI + uvicorn + xgboost (testing/compare/py/app.py): one uvicorn worker (uvloop, httptools when installed), one xgboost thread, `async def` endpoint, pydantic validation, `inplace_predict`, no prediction log; pinned to the same core as each modelfn serve (GOMAXPROCS=1; one with the prediction log off, one with it on), wrk on the other",
+	againstFastAPI: "FastAPI + uvicorn + xgboost (testing/compare/py/app.py): one uvicorn worker (uvloop, httptools when installed), one xgboost thread, `async def` endpoint, pydantic validation, `inplace_predict`, no prediction log; pinned to the same core as each modelfn serve (GOMAXPROCS=1; one with the prediction log off, one with it on, one logging a 10% sample), wrk on the other",
 	againstPython:  "`/usr/bin/python3 testing/compare/py/coldstart.py`: a fresh process that imports xgboost, loads the model and predicts one row",
 	againstUvicorn: "the FastAPI app (testing/compare/py/app.py) under uvicorn, one worker: exec to its first 200 on /predict",
 	againstPandas:  "`testing/compare/py/batch_pandas.py`: pandas read_csv, xgboost inplace_predict, to_csv (no per-row prediction id), on the same file in the same folder",
