@@ -81,38 +81,14 @@ func TestWatcherRetriesAFailedStore(t *testing.T) {
 func TestStatsAndGracefulStop(t *testing.T) {
 	data := t.TempDir()
 	base, cancel, done := serve(t, data)
-	body, _ := os.ReadFile(filepath.Join(example, "request.json"))
-	for i := 0; i < 25; i++ {
-		resp, err := http.Post(base+"/predict", "application/json", strings.NewReader(string(body)))
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%v %v", err, resp)
-		}
-		resp.Body.Close()
-	}
-	resp, err := http.Get(base + "/modelfn/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stats struct {
-		PredictionLog struct{ Logged, Written, Buffered int } `json:"prediction_log"`
-	}
-	json.NewDecoder(resp.Body).Decode(&stats)
-	resp.Body.Close()
-	if stats.PredictionLog.Logged != 25 {
-		t.Fatalf("stats %+v", stats)
+	if st := predictN(t, base, 25); st.Logged != 25 {
+		t.Fatalf("stats %+v", st)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	var n int
-	filepath.Walk(filepath.Join(data, "predictions"), func(p string, info os.FileInfo, err error) error {
-		if err == nil && strings.HasSuffix(p, ".jsonl.gz") {
-			n++
-		}
-		return nil
-	})
-	if n == 0 {
+	if objects, _ := logRecords(t, data); objects == 0 {
 		t.Fatal("no log object after a graceful stop")
 	}
 }
@@ -130,10 +106,31 @@ func TestSampleRate(t *testing.T) {
 	os.WriteFile(yaml, []byte(strings.Replace(string(conf), "\nprediction_log:\n", "\nprediction_log:\n  sample_rate: 0.5\n", 1)), 0o644)
 	data := t.TempDir()
 	base, cancel, done := serveBundle(t, bundle, data)
-	body, _ := os.ReadFile(filepath.Join(example, "request.json"))
 	const requests = 200
-	for i := 0; i < requests; i++ {
-		resp, err := http.Post(base+"/predict", "application/json", strings.NewReader(string(body)))
+	st := predictN(t, base, requests)
+	if st.Logged+st.NotSampled != requests || st.Logged < 50 || st.Logged > 150 {
+		t.Fatalf("stats %+v for %d predictions at rate 0.5", st, requests)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, records := logRecords(t, data); records != st.Logged {
+		t.Fatalf("%d records in the log, %d logged", records, st.Logged)
+	}
+}
+
+type logStats struct {
+	Logged, Written, Buffered int
+	NotSampled                int `json:"not_sampled"`
+}
+
+// predictN posts the example's one-row request n times, each answered 200,
+// and returns the prediction log's stats.
+func predictN(t *testing.T, base string, n int) logStats {
+	body, _ := os.ReadFile(filepath.Join(example, "request.json"))
+	for i := 0; i < n; i++ {
+		resp, err := http.Post(base+"/predict", "application/json", bytes.NewReader(body))
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%v %v", err, resp)
 		}
@@ -143,47 +140,39 @@ func TestSampleRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var stats struct {
-		PredictionLog struct {
-			Logged     int
-			NotSampled int `json:"not_sampled"`
-		} `json:"prediction_log"`
+		PredictionLog logStats `json:"prediction_log"`
 	}
-	json.NewDecoder(resp.Body).Decode(&stats)
-	resp.Body.Close()
-	st := stats.PredictionLog
-	if st.Logged+st.NotSampled != requests || st.Logged < 50 || st.Logged > 150 {
-		t.Fatalf("stats %+v for %d predictions at rate 0.5", st, requests)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
 		t.Fatal(err)
 	}
-	records := 0
-	filepath.Walk(filepath.Join(data, "predictions"), func(p string, info os.FileInfo, err error) error {
-		if err == nil && strings.HasSuffix(p, ".jsonl.gz") {
-			records += countLines(t, p)
-		}
-		return nil
-	})
-	if records != st.Logged {
-		t.Fatalf("%d records in the log, %d logged", records, st.Logged)
-	}
+	return stats.PredictionLog
 }
 
-func countLines(t *testing.T, path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(data, []byte("\n"))
+// logRecords counts the prediction-log objects under a data folder and the
+// records in them.
+func logRecords(t *testing.T, data string) (objects, records int) {
+	filepath.Walk(filepath.Join(data, "predictions"), func(p string, info os.FileInfo, err error) error {
+		if err != nil || !strings.HasSuffix(p, ".jsonl.gz") {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects++
+		records += bytes.Count(lines, []byte("\n"))
+		return nil
+	})
+	return objects, records
 }
