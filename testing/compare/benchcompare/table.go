@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -49,6 +50,9 @@ func writeTable(w io.Writer, r *Results) {
 		goal := row.GoalText
 		if row.Met != nil {
 			goal += map[bool]string{true: " ✓", false: " ✗ missed"}[*row.Met]
+			if shown, _ := strconv.ParseFloat(num(row.Advantage.Median), 64); !*row.Met && shown >= row.Goal {
+				goal += fmt.Sprintf(" (median %.4g×)", row.Advantage.Median) // rounding showed the goal
+			}
 		}
 		what := row.What
 		if row.Note != "" {
