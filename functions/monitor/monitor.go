@@ -139,35 +139,33 @@ func (m *Monitor) windowHours(now time.Time) []time.Time {
 
 // readLogs reads the log objects of the window it has not counted yet.
 func (m *Monitor) readLogs(ctx context.Context, st *state, hours []time.Time, h *Health) error {
-	dec := predlog.NewDecoder(m.Schema, m.Info)
-	b := runtime.NewBatch(m.Schema, 1024)
-	var entries []predlog.Entry
+	var keys []string
 	for _, hr := range hours {
-		keys, err := m.list(ctx, predlog.Partition(m.LogPrefix, hr), ".jsonl.gz")
+		all, err := m.list(ctx, predlog.Partition(m.LogPrefix, hr), ".jsonl.gz")
 		if err != nil {
 			return err
 		}
-		for _, key := range keys {
-			if st.Processed[key] {
-				continue
+		for _, key := range all {
+			if !st.Processed[key] {
+				keys = append(keys, key)
 			}
-			b.Reset()
-			entries, err = dec.ReadObject(ctx, m.Bucket, key, b, entries[:0])
-			switch {
-			case errors.Is(err, predlog.ErrCorrupt):
-				h.CorruptObjects++
-				m.logger().Warn("monitor: skipping corrupt prediction-log object", "key", key, "err", err)
-			case err != nil:
-				return fmt.Errorf("monitor: %w", err) // the store failed: retry the whole run later
-			default:
-				h.ObjectsRead++
-				h.Records += len(entries)
-				m.addRecords(st, b, entries)
-			}
-			st.Processed[key] = true
 		}
 	}
-	return nil
+	return m.readObjects(ctx, keys, func(key string, b *runtime.Batch, entries []predlog.Entry, err error) error {
+		switch {
+		case errors.Is(err, predlog.ErrCorrupt):
+			h.CorruptObjects++
+			m.logger().Warn("monitor: skipping corrupt prediction-log object", "key", key, "err", err)
+		case err != nil:
+			return fmt.Errorf("monitor: %w", err) // the store failed: retry the whole run later
+		default:
+			h.ObjectsRead++
+			h.Records += len(entries)
+			m.addRecords(st, b, entries)
+		}
+		st.Processed[key] = true
+		return nil
+	})
 }
 
 // addRecords adds each record to the profile of the hour it was made in.
@@ -234,9 +232,6 @@ func (m *Monitor) readLabels(ctx context.Context, st *state, hours []time.Time, 
 		hr := t.Truncate(time.Hour)
 		byHour[hr] = append(byHour[hr], l)
 	}
-	dec := predlog.NewDecoder(m.Schema, m.Info)
-	b := runtime.NewBatch(m.Schema, 1024)
-	var entries []predlog.Entry
 	for hr, ls := range byHour {
 		want := make(map[string]string, len(ls))
 		for _, l := range ls {
@@ -246,11 +241,9 @@ func (m *Monitor) readLabels(ctx context.Context, st *state, hours []time.Time, 
 		if err != nil {
 			return err
 		}
-		for _, key := range keys {
-			b.Reset()
-			entries, err = dec.ReadObject(ctx, m.Bucket, key, b, entries[:0])
+		err = m.readObjects(ctx, keys, func(_ string, _ *runtime.Batch, entries []predlog.Entry, err error) error {
 			if errors.Is(err, predlog.ErrCorrupt) {
-				continue // counted when read for drift
+				return nil // counted when read for drift
 			}
 			if err != nil {
 				return fmt.Errorf("monitor: %w", err)
@@ -267,6 +260,10 @@ func (m *Monitor) readLabels(ctx context.Context, st *state, hours []time.Time, 
 					h.LabelsDiscarded++
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		// Labels whose prediction is not in the store yet wait for the next
 		// run, for as long as their hour is in the window.

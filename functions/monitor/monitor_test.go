@@ -24,7 +24,7 @@ import (
 var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
 
 // newApp serves the example bundle on memory buckets with a fixed clock.
-func newApp(t *testing.T, now time.Time) *functions.App {
+func newApp(t testing.TB, now time.Time) *functions.App {
 	t.Helper()
 	cfg := functions.Config{Bundle: filepath.Join(example, "bundle"), LogURL: "mem://", MetricsURL: "mem://" + t.Name()}
 	app, err := functions.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -39,7 +39,7 @@ func newApp(t *testing.T, now time.Time) *functions.App {
 // logCSV scores a CSV's rows and writes them as one log object per chunk
 // of `per` rows, with records stamped at `at`; it returns their ids and
 // targets.
-func logCSV(t *testing.T, app *functions.App, file string, at time.Time, per int) ([]string, []string) {
+func logCSV(t testing.TB, app *functions.App, file string, at time.Time, per int) ([]string, []string) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(example, file))
 	if err != nil {
@@ -179,6 +179,33 @@ func TestCheckpoint(t *testing.T) {
 	}
 }
 
+// TestManyObjectsSameAnswer: the same rows in 57 objects, read several at
+// a time, give the metrics of one object read alone.
+func TestManyObjectsSameAnswer(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC)
+	var runs [][]monitoring.Metric
+	for _, per := range []int{1000, 3} {
+		app := newApp(t, now)
+		logCSV(t, app, "drifted.csv", now.Add(-time.Hour), per)
+		res, err := app.Monitor.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (171 + per - 1) / per; res.WindowRows != 171 || res.Health.ObjectsRead != want {
+			t.Fatalf("%d rows per object: window %d rows, %d objects read, want 171 and %d", per, res.WindowRows, res.Health.ObjectsRead, want)
+		}
+		runs = append(runs, res.Metrics)
+	}
+	if len(runs[0]) != len(runs[1]) {
+		t.Fatalf("%d metrics, then %d", len(runs[0]), len(runs[1]))
+	}
+	for i, m := range runs[0] {
+		if o := runs[1][i]; o.Name != m.Name || fmt.Sprint(o.Labels) != fmt.Sprint(m.Labels) || (o.Value != m.Value && !strings.HasPrefix(m.Name, "monitor_")) { // the run's own health may differ
+			t.Errorf("metric %d: %s %v = %v, then %s %v = %v", i, m.Name, m.Labels, m.Value, o.Name, o.Labels, o.Value)
+		}
+	}
+}
+
 // TestCorruptObjectsAreSkippedAndCounted.
 func TestCorruptObjectsAreSkippedAndCounted(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC)
@@ -261,4 +288,25 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// BenchmarkMonitorRead is a run over 200 new log objects of 171 records
+// each in a memory bucket: reading, decoding and profiling them.
+func BenchmarkMonitorRead(b *testing.B) {
+	now := time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC)
+	records := 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		app := newApp(b, now)
+		for range 200 {
+			logCSV(b, app, "holdout.csv", now.Add(-time.Hour), 1000)
+		}
+		b.StartTimer()
+		res, err := app.Monitor.Run(context.Background())
+		if err != nil || res.Health.ObjectsRead != 200 {
+			b.Fatal(res.Health, err)
+		}
+		records += res.Health.Records
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 }

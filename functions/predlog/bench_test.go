@@ -1,12 +1,14 @@
 package predlog_test
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/modelfn/modelfn/functions/predlog"
+	"github.com/modelfn/modelfn/runtime"
 	"github.com/modelfn/modelfn/testing/example"
 )
 
@@ -62,4 +64,29 @@ func BenchmarkCompress(b *testing.B) {
 		out = predlog.Compress(out[:0], lines)
 	}
 	b.ReportMetric(float64(len(lines))/float64(len(out)), "ratio")
+}
+
+// BenchmarkRead is the monitor's side: reading a gzip object of 1,000
+// records back into a batch.
+func BenchmarkRead(b *testing.B) {
+	enc, recs := logChunk(b)
+	var lines []byte
+	for i := range recs {
+		lines = enc.Append(lines, &recs[i])
+	}
+	gz := predlog.Compress(nil, lines)
+	m, s := example.Model(b)
+	dec := predlog.NewDecoder(s, m.Info())
+	batch := runtime.NewBatch(s, len(recs))
+	var entries []predlog.Entry
+	b.SetBytes(int64(len(lines)))
+	b.ReportAllocs()
+	for b.Loop() {
+		batch.Reset()
+		var err error
+		if entries, err = dec.Read(bytes.NewReader(gz), batch, entries[:0]); err != nil || len(entries) != len(recs) {
+			b.Fatal(len(entries), err)
+		}
+	}
+	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
