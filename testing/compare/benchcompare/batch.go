@@ -16,9 +16,9 @@ import (
 
 // Batch scoring: a CSV of N rows (the holdout's rows, cycled) from a
 // file:// bucket into the same bucket with modelfn's batch function,
-// prediction log on, off and sampled, against pandas + xgboost reading and writing
-// the same folder. Each run is its own process, so wait4's ru_maxrss is
-// that run's peak RSS.
+// prediction log on, off and sampled, against pandas + xgboost reading and
+// writing the same folder. Each run is its own process, so wait4's
+// ru_maxrss is that run's peak RSS.
 
 type batchRun struct {
 	rowsPerSec, rssMB, cpuSec float64
