@@ -163,7 +163,7 @@ func (sc *scanner[T]) row() bool {
 	var ok bool
 	switch sc.peek() {
 	case '{':
-		ok = sc.object(&r, w)
+		ok = sc.object(&r)
 	case '[':
 		ok = sc.array(&r, w)
 	}
@@ -174,7 +174,7 @@ func (sc *scanner[T]) row() bool {
 	return false
 }
 
-func (sc *scanner[T]) object(r *RowWriter, w int) bool {
+func (sc *scanner[T]) object(r *RowWriter) bool {
 	sc.i++ // '{'
 	if sc.byte('}') {
 		return false
