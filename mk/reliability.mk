@@ -2,7 +2,7 @@
 # its summary table; `make test` runs the same tests at their fast size
 # (5,000 requests, one kill -9 round, one outage per store). `make fuzz-core`
 # fuzzes every decoder of outside input: request bodies, batch objects, log
-# objects, bundle manifests and model files.
+# objects, bundle manifests and model files, and the log's own gzip writer.
 
 .PHONY: reliability fuzz-core
 
@@ -14,7 +14,7 @@ reliability: tools-versitygw
 # package:FuzzTarget; `go test -fuzz` takes one target per run. New
 # interesting inputs stay in GOCACHE; a failing one lands in the package's
 # testdata/fuzz, where `go test` replays it from then on.
-CORE_FUZZ := ./functions/predict:FuzzPredict ./functions/batch:FuzzScore ./functions/predlog:FuzzRead \
+CORE_FUZZ := ./functions/predict:FuzzPredict ./functions/batch:FuzzScore ./functions/predlog:FuzzRead ./functions/predlog:FuzzEncoderCompress \
              ./runtime:FuzzCSVRows ./runtime:FuzzParseNumber ./runtime:FuzzScanInstances ./runtime/xgboost:FuzzOpen ./runtime/bundle:FuzzLoad
 
 ## fuzz-core: the request, batch, log, manifest and model decoders (FUZZTIME each)

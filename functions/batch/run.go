@@ -320,7 +320,7 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 		}
 	}
 	if c.logN > 0 { // compressed here, the log's cost is spread over the workers
-		c.log = predlog.Compress(c.log[:0], c.records)
+		c.log = r.s.Encoder.Compress(c.log[:0], c.records)
 	}
 	return nil
 }

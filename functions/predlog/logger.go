@@ -219,7 +219,7 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 			c.key = Partition(l.opt.Prefix, c.first) + NewID() + ".jsonl.gz"
 		}
 		key := c.key
-		if err := WriteObject(ctx, l.bucket, key, c.buf); err != nil {
+		if err := WriteCompressed(ctx, l.bucket, key, l.enc.Compress(nil, c.buf)); err != nil {
 			l.writeErrors.Add(1)
 			return err
 		}
@@ -272,8 +272,10 @@ func (l *Logger) Stats() Stats {
 	}
 }
 
-// WriteObject gzips JSON lines into one object. The object appears whole
-// or not at all: on any error the write is aborted.
+// WriteObject gzips any JSON lines (labels, say) into one object, with a
+// general gzip; the logger writes its own records with Encoder.Compress.
+// The object appears whole or not at all: on any error the write is
+// aborted.
 func WriteObject(ctx context.Context, bucket *blob.Bucket, key string, lines []byte) error {
 	return WriteCompressed(ctx, bucket, key, Compress(nil, lines))
 }
@@ -292,9 +294,8 @@ var gzipWriters = sync.Pool{New: func() any {
 	return w
 }}
 
-// Compress appends lines to dst as one gzip member. Members concatenate
-// into a valid gzip stream, so chunks compressed in parallel can be
-// written as one object.
+// Compress appends any lines to dst as one gzip member, with
+// klauspost/compress at its fastest level.
 func Compress(dst, lines []byte) []byte {
 	buf := bytes.NewBuffer(dst)
 	buf.Grow(len(lines)/3 + 64) // log records compress about 4:1

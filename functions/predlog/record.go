@@ -94,27 +94,48 @@ func Prefix(root, model, version string) string {
 	return root + model + "/" + version + "/"
 }
 
-// Encoder writes records for one model, with every constant part of a
-// record (feature names, class names) quoted once.
+// Encoder writes records for one model. A record is values between
+// constant parts (punctuation, keys, feature and class names), which are
+// quoted once here; Compress relies on them to find what repeats.
 type Encoder struct {
-	head     []byte   // `,"model":"m","version":"v","source":"`
-	features [][]byte // `"name":` per feature
-	classes  [][]byte // `"class"` per class
-	cats     []bool   // categorical features
-	task     runtime.Task
+	// parts[i] precedes value i: the id, the time, the source, each
+	// feature, the label and each probability (or the value), the latency;
+	// the last part ends the line.
+	parts   [][]byte
+	classes [][]byte // `"class"` per class
+	cats    []bool   // categorical features
+	task    runtime.Task
 }
 
 // NewEncoder prepares an encoder.
 func NewEncoder(model, version string, s *runtime.Schema, info runtime.Info) *Encoder {
 	e := &Encoder{task: info.Task}
-	e.head = fmt.Appendf(nil, `,"model":%s,"version":%s,"source":"`, quote(model), quote(version))
-	for _, f := range s.Features {
-		e.features = append(e.features, append(quote(f.Name), ':'))
+	add := func(format string, a ...any) { e.parts = append(e.parts, fmt.Appendf(nil, format, a...)) }
+	add(`{"id":`)
+	add(`,"ts":`)
+	add(`,"model":%s,"version":%s,"source":`, quote(model), quote(version))
+	open := func(i int, first string) string { // what precedes the first key of an object, and the others
+		if i == 0 {
+			return first
+		}
+		return ","
+	}
+	for i, f := range s.Features {
+		add(`%s%s:`, open(i, `,"features":{`), quote(f.Name))
 		e.cats = append(e.cats, f.Type == runtime.Categorical)
 	}
-	for _, c := range info.Classes {
-		e.classes = append(e.classes, quote(c))
+	if e.task == runtime.Classification {
+		add(`},"prediction":{"label":`)
+		for i, c := range info.Classes {
+			e.classes = append(e.classes, quote(c))
+			add(`%s%s:`, open(i, `,"probabilities":{`), quote(c))
+		}
+		add(`}},"latency_ms":`)
+	} else {
+		add(`},"prediction":{"value":`)
+		add(`},"latency_ms":`)
 	}
+	add("}\n")
 	return e
 }
 
@@ -135,49 +156,42 @@ type Record struct {
 
 // Append encodes r as one JSON line.
 func (e *Encoder) Append(dst []byte, r *Record) []byte {
-	dst = append(dst, `{"id":"`...)
-	dst = append(dst, r.ID...)
-	dst = append(dst, `","ts":"`...)
-	dst = r.Time.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	p := e.parts
+	dst = append(dst, p[0]...)
+	dst = append(append(append(dst, '"'), r.ID...), '"')
+	dst = append(dst, p[1]...)
+	dst = r.Time.UTC().AppendFormat(append(dst, '"'), "2006-01-02T15:04:05.000Z07:00")
 	dst = append(dst, '"')
-	dst = append(dst, e.head...)
-	dst = append(dst, r.Source...)
-	dst = append(dst, `","features":{`...)
-	for i, name := range e.features {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, name...)
+	dst = append(dst, p[2]...)
+	dst = append(append(append(dst, '"'), r.Source...), '"')
+	p = p[3:]
+	for i, cat := range e.cats {
+		dst = append(dst, p[i]...)
 		switch {
-		case e.cats[i] && r.S != nil && r.S[i] != "":
+		case cat && r.S != nil && r.S[i] != "":
 			dst = appendString(dst, r.S[i])
-		case r.Text != nil && !e.cats[i] && isJSONNumber(r.Text[i]):
+		case r.Text != nil && !cat && isJSONNumber(r.Text[i]):
 			dst = append(dst, r.Text[i]...)
 		default:
 			dst = AppendFloat(dst, r.X[i])
 		}
 	}
-	dst = append(dst, `},"prediction":{`...)
+	p = p[len(e.cats):]
+	dst = append(dst, p[0]...)
 	if e.task == runtime.Classification {
-		dst = append(dst, `"label":`...)
 		dst = append(dst, e.classes[argmax(r.Out[:len(e.classes)])]...)
-		dst = append(dst, `,"probabilities":{`...)
-		for i, c := range e.classes {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, c...)
-			dst = append(dst, ':')
+		for i := range e.classes {
+			dst = append(dst, p[1+i]...)
 			dst = AppendFloat(dst, r.Out[i])
 		}
-		dst = append(dst, '}')
+		p = p[1+len(e.classes):]
 	} else {
-		dst = append(dst, `"value":`...)
 		dst = AppendFloat(dst, r.Out[0])
+		p = p[1:]
 	}
-	dst = append(dst, `},"latency_ms":`...)
+	dst = append(dst, p[0]...)
 	dst = strconv.AppendFloat(dst, float64(r.Latency.Microseconds())/1000, 'f', -1, 64)
-	return append(dst, "}\n"...)
+	return append(dst, p[1]...)
 }
 
 // isJSONNumber reports whether s is a number in JSON's grammar:
