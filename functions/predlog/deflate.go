@@ -203,7 +203,7 @@ func (z *deflater) block(final bool) {
 
 	nlit, ndist := trimZeros(litLen[:], 257), trimZeros(distLen[:], 1)
 	// The code lengths are sent Huffman-coded too, without run-length
-	// codes: a few hundred bytes per 64k tokens.
+	// codes: about 150 bytes a block.
 	lens := append(append(make([]uint8, 0, 316), litLen[:nlit]...), distLen[:ndist]...)
 	var clFreq [19]int32
 	for _, l := range lens {
@@ -274,19 +274,19 @@ func distCode(d int) (sym int, extra uint32, nbits uint) {
 // Huffman code, halving the counts until no code is longer than maxBits.
 // At least two symbols get a code, as decoders want a complete code.
 func huffmanLengths(freq []int32, lengths []uint8, maxBits int) {
+	f := slices.Clone(freq)
 	used := 0
-	for _, f := range freq {
-		if f > 0 {
+	for _, n := range f {
+		if n > 0 {
 			used++
 		}
 	}
 	for i := 0; used < 2; i++ {
-		if freq[i] == 0 {
-			freq[i] = 1
+		if f[i] == 0 {
+			f[i] = 1
 			used++
 		}
 	}
-	f := slices.Clone(freq)
 	for {
 		if huffman(f, lengths) <= maxBits {
 			return
