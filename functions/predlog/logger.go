@@ -59,7 +59,8 @@ type Logger struct {
 	cur      *chunk
 	queue    []*chunk
 	queued   int // records in cur and queue
-	lastSize int // bytes in the last chunk sealed
+	lastSize int    // bytes in the last chunk sealed
+	spare    []byte // the last written chunk's buffer, for the next chunk
 	wmu      sync.Mutex
 
 	logged, notSampled, written, dropped, objects, writeErrors atomic.Int64
@@ -114,9 +115,14 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		return
 	}
 	if l.cur == nil {
-		// Sized like the last chunk: growing a megabyte by doubling
-		// copied and cleared it several times over.
-		l.cur = &chunk{first: now, buf: make([]byte, 0, l.lastSize+l.lastSize/8)}
+		// Sized like the last chunk (growing a megabyte by doubling
+		// copied and cleared it several times over), in the buffer of
+		// the last chunk written when it is big enough.
+		l.cur = &chunk{first: now, buf: l.spare}
+		if want := l.lastSize + l.lastSize/8; cap(l.spare) < want {
+			l.cur.buf = make([]byte, 0, want)
+		}
+		l.spare = nil
 	}
 	rec := Record{Time: now, Source: source, Latency: latency}
 	for i := 0; i < b.Rows; i++ {
@@ -219,13 +225,15 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 			c.key = Partition(l.opt.Prefix, c.first) + NewID() + ".jsonl.gz"
 		}
 		key := c.key
-		if err := WriteCompressed(ctx, l.bucket, key, l.enc.Compress(nil, c.buf)); err != nil {
+		gz := l.enc.Compress(make([]byte, 0, len(c.buf)/4), c.buf) // records compress about 6:1
+		if err := WriteCompressed(ctx, l.bucket, key, gz); err != nil {
 			l.writeErrors.Add(1)
 			return err
 		}
 		l.mu.Lock()
 		l.queue = l.queue[1:]
 		l.queued -= c.n
+		l.spare = c.buf[:0]
 		l.mu.Unlock()
 		l.written.Add(int64(c.n))
 		l.objects.Add(1)
