@@ -144,16 +144,18 @@ func (z *deflater) match(lines []byte, from, d, known int) {
 		return
 	}
 	n := max(known, 0)
-	for from+n+8 <= len(lines) { // a word at a time, then bytes
-		x := binary.LittleEndian.Uint64(lines[from+n:]) ^ binary.LittleEndian.Uint64(lines[from+n-d:])
-		if x != 0 {
+	for { // a word at a time, the last few bytes one by one
+		if from+n+8 > len(lines) {
+			for from+n < len(lines) && lines[from+n] == lines[from+n-d] {
+				n++
+			}
+			break
+		}
+		if x := binary.LittleEndian.Uint64(lines[from+n:]) ^ binary.LittleEndian.Uint64(lines[from+n-d:]); x != 0 {
 			n += bits.TrailingZeros64(x) / 8
 			break
 		}
 		n += 8
-	}
-	for from+n < len(lines) && lines[from+n] == lines[from+n-d] {
-		n++
 	}
 	for n >= 3 {
 		l := min(n, maxMatch)
