@@ -58,7 +58,7 @@ type Logger struct {
 	mu       sync.Mutex
 	cur      *chunk
 	queue    []*chunk
-	queued   int // records in cur and queue
+	queued   int    // records in cur and queue
 	lastSize int    // bytes in the last chunk sealed
 	spare    []byte // the last written chunk's buffer, for the next chunk
 	wmu      sync.Mutex
