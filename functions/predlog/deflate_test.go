@@ -38,13 +38,9 @@ func TestEncoderCompress(t *testing.T) {
 	}
 	s, info := schema(t)
 	enc := predlog.NewEncoder("churn", "3", s, info)
-	b, out, ids := rows(t, s, 50)
-	var small []byte // categorical values with quotes and escapes, nulls
-	for i := 0; i < b.Rows; i++ {
-		small = enc.Append(small, &predlog.Record{ID: ids[i], Time: time.Now(), Source: "http", X: b.Row(i), S: b.S[2*i : 2*i+2], Out: out[2*i : 2*i+2]})
-	}
-	huge := enc.Append(nil, &predlog.Record{ID: ids[0], Time: time.Now(), Source: "http", X: b.Row(1),
-		S: []string{"", strings.Repeat("ü\"x", 20000)}, Out: out[:2]}) // a record longer than deflate's 32 KB window
+	small := records(t, enc, s, 50) // categorical values with quotes and escapes, nulls
+	huge := enc.Append(nil, &predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: []float64{1, 0},
+		S: []string{"", strings.Repeat("ü\"x", 20000)}, Out: []float64{0.25, 0.75}}) // a record longer than deflate's 32 KB window
 	same := bytes.Repeat(small[:bytes.IndexByte(small, '\n')+1], 3000)
 
 	cases := map[string]struct {
@@ -88,11 +84,7 @@ func TestEncoderCompress(t *testing.T) {
 func FuzzEncoderCompress(f *testing.F) {
 	s, info := schema(f)
 	enc := predlog.NewEncoder("m", "1", s, info)
-	b, out, ids := rows(f, s, 3)
-	var lines []byte
-	for i := 0; i < 3; i++ {
-		lines = enc.Append(lines, &predlog.Record{ID: ids[i], Time: time.Unix(1700000000, 0), Source: "http", X: b.Row(i), S: b.S[2*i : 2*i+2], Out: out[2*i : 2*i+2]})
-	}
+	lines := records(f, enc, s, 3)
 	f.Add(lines)
 	f.Add(bytes.Repeat(lines, 5))
 	f.Add([]byte("{\"id\":\n"))
