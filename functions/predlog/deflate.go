@@ -69,7 +69,7 @@ func (z *deflater) deflate(dst, lines []byte, parts [][]byte) []byte {
 	z.lines = lines
 	z.tokens = z.tokens[:0]
 	z.lit, z.dist = [286]int32{}, [30]int32{}
-	z.pos, z.prev = resize(z.pos, len(parts)), resize(z.prev, len(parts))
+	z.pos, z.prev = slices.Grow(z.pos[:0], len(parts))[:len(parts)], slices.Grow(z.prev[:0], len(parts))[:len(parts)]
 	z.done = 0
 	havePrev := false
 	for start := 0; start < len(lines); {
@@ -221,7 +221,11 @@ func (z *deflater) block(final bool) {
 	}
 
 	w := &z.w
-	w.put(uint64(b2u(final))|2<<1, 3) // BFINAL, BTYPE=10 (dynamic)
+	header := uint64(2 << 1) // BTYPE=10 (dynamic), then BFINAL
+	if final {
+		header |= 1
+	}
+	w.put(header, 3)
 	w.put(uint64(nlit-257), 5)
 	w.put(uint64(ndist-1), 5)
 	w.put(uint64(nclen-4), 4)
@@ -387,20 +391,6 @@ func trimZeros(lengths []uint8, min int) int {
 		n--
 	}
 	return n
-}
-
-func resize(s []int, n int) []int {
-	if cap(s) < n {
-		return make([]int, n)
-	}
-	return s[:n]
-}
-
-func b2u(b bool) uint {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // bitWriter packs bits from the lowest, as deflate wants.
