@@ -45,7 +45,10 @@ type model struct {
 	weight    []float32 // dart weight_drop per tree; nil for gbtree
 	baseScore float32   // margin every output group starts from
 	groups    int       // margins per row
-	transform func(margin []float32, out []float64)
+	// transform turns a row's margins, held in out[:groups] on entry (a
+	// float32 is exact as a float64), into its outputs, in place. Passing
+	// the margins in out keeps Predict's own from escaping to the heap.
+	transform func(out []float64)
 }
 
 // Open parses a save_model JSON document.
@@ -156,7 +159,11 @@ func (m *model) Predict(ctx context.Context, in *runtime.Batch, out []float64) e
 			}
 			margins[m.group[t]] += leaf
 		}
-		m.transform(margins, out[r*k:(r+1)*k])
+		o := out[r*k : (r+1)*k]
+		for g, v := range margins {
+			o[g] = float64(v)
+		}
+		m.transform(o)
 	}
 	return nil
 }
@@ -225,27 +232,27 @@ func (m *model) addTree(t *tree, cols []int32) error {
 
 // objective returns the margin-to-output transform, the base-score-to-margin
 // function (nil for identity) and the output description.
-func objective(name string, nClass int) (func([]float32, []float64), func(float64) float64, runtime.Info, error) {
+func objective(name string, nClass int) (func([]float64), func(float64) float64, runtime.Info, error) {
 	logit := func(p float64) float64 { return -math.Log(1/p - 1) }
 	switch name {
 	case "binary:logistic":
-		return func(m []float32, out []float64) {
-			p := float64(sigmoid(m[0]))
+		return func(out []float64) {
+			p := float64(sigmoid(float32(out[0])))
 			out[0], out[1] = 1-p, p
 		}, logit, runtime.Info{Task: runtime.Classification, Outputs: 2}, nil
 	case "binary:logitraw", "binary:hinge":
 		if name == "binary:hinge" {
-			return func(m []float32, out []float64) {
+			return func(out []float64) {
 				p := 0.0
-				if m[0] > 0 {
+				if out[0] > 0 {
 					p = 1
 				}
 				out[0], out[1] = 1-p, p
 			}, nil, runtime.Info{Task: runtime.Classification, Outputs: 2}, nil
 		}
 		// logitraw reports margins; the probability is their logistic.
-		return func(m []float32, out []float64) {
-			p := float64(sigmoid(m[0]))
+		return func(out []float64) {
+			p := float64(sigmoid(float32(out[0])))
 			out[0], out[1] = 1-p, p
 		}, nil, runtime.Info{Task: runtime.Classification, Outputs: 2}, nil
 	case "multi:softprob", "multi:softmax":
@@ -256,16 +263,16 @@ func objective(name string, nClass int) (func([]float32, []float64), func(float6
 	case "reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror", "reg:quantileerror", "reg:linear":
 		return identity, nil, runtime.Info{Task: runtime.Regression, Outputs: 1}, nil
 	case "reg:logistic":
-		return func(m []float32, out []float64) { out[0] = float64(sigmoid(m[0])) }, logit,
+		return func(out []float64) { out[0] = float64(sigmoid(float32(out[0]))) }, logit,
 			runtime.Info{Task: runtime.Regression, Outputs: 1}, nil
 	case "count:poisson", "reg:gamma", "reg:tweedie":
-		return func(m []float32, out []float64) { out[0] = float64(float32(math.Exp(float64(m[0])))) }, math.Log,
+		return func(out []float64) { out[0] = float64(float32(math.Exp(out[0]))) }, math.Log,
 			runtime.Info{Task: runtime.Regression, Outputs: 1}, nil
 	}
 	return nil, nil, runtime.Info{}, fmt.Errorf("xgboost model: objective %q is not supported", name)
 }
 
-func identity(m []float32, out []float64) { out[0] = float64(m[0]) }
+func identity([]float64) {} // the margin is the output
 
 // sigmoid in float32, as xgboost's common::Sigmoid computes it.
 func sigmoid(x float32) float32 {
@@ -273,18 +280,18 @@ func sigmoid(x float32) float32 {
 }
 
 // softmax in float32 with xgboost's max subtraction.
-func softmax(m []float32, out []float64) {
-	mx := m[0]
-	for _, v := range m[1:] {
-		mx = max(mx, v)
+func softmax(out []float64) {
+	mx := float32(out[0])
+	for _, v := range out[1:] {
+		mx = max(mx, float32(v))
 	}
 	var sum float32
-	for i, v := range m {
-		e := float32(math.Exp(float64(v - mx)))
+	for i, v := range out {
+		e := float32(math.Exp(float64(float32(v) - mx)))
 		out[i] = float64(e)
 		sum += e
 	}
-	for i := range out[:len(m)] {
+	for i := range out {
 		out[i] = float64(float32(out[i]) / sum)
 	}
 }
