@@ -93,6 +93,10 @@ func (h *Handler) readOIP(s *scratch, body io.Reader, req *oipRequest) *runtime.
 			req.id = clip(tok.String())
 		case "inputs":
 			if dec.PeekKind() != '[' {
+				if dec.PeekKind() == 0 { // not JSON, or the body cut at its limit
+					_, err := dec.ReadToken()
+					return runtime.SyntaxError(-1, err)
+				}
 				return runtime.Errorf(-1, "inputs", runtime.CodeWrongShape, "must be an array of tensors")
 			}
 			dec.ReadToken()

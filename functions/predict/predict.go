@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -81,6 +82,7 @@ type scratch struct {
 	ids   []string
 	buf   []byte
 	body  []byte // a request body read whole
+	limit maxBytes
 	oip   oipRequest
 	dec   *jsontext.Decoder
 }
@@ -91,7 +93,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			// A bug, not the client's fault; the process keeps serving.
 			h.slog.Error("predict: panic", "panic", p, "stack", string(debug.Stack()))
-			writeError(w, http.StatusInternalServerError, &runtime.InputError{Row: -1, Code: "internal", Msg: "internal error"})
+			WriteError(w, http.StatusInternalServerError, &runtime.InputError{Row: -1, Code: "internal", Msg: "internal error"})
 		}
 	}()
 	path := strings.TrimSuffix(r.URL.Path, "/")
@@ -107,7 +109,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/v2/models/"):
 		h.routeModel(w, r, strings.TrimPrefix(path, "/v2/models/"))
 	default:
-		writeError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "not_found", Msg: fmt.Sprintf("no endpoint %s; try POST /predict or POST /v2/models/%s/infer", clip(r.URL.Path), h.name)})
+		WriteError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "not_found", Msg: fmt.Sprintf("no endpoint %s; try POST /predict or POST /v2/models/%s/infer", clip(r.URL.Path), h.name)})
 	}
 }
 
@@ -115,13 +117,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) routeModel(w http.ResponseWriter, r *http.Request, rest string) {
 	parts := strings.Split(rest, "/")
 	if parts[0] != h.name {
-		writeError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "model_not_found", Msg: fmt.Sprintf("model %q is not served here (this is %q)", clip(parts[0]), h.name)})
+		WriteError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "model_not_found", Msg: fmt.Sprintf("model %q is not served here (this is %q)", clip(parts[0]), h.name)})
 		return
 	}
 	parts = parts[1:]
 	if len(parts) >= 2 && parts[0] == "versions" {
 		if parts[1] != h.version {
-			writeError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "model_not_found", Msg: fmt.Sprintf("version %q of %q is not served here (this is version %q)", clip(parts[1]), h.name, h.version)})
+			WriteError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "model_not_found", Msg: fmt.Sprintf("version %q of %q is not served here (this is version %q)", clip(parts[1]), h.name, h.version)})
 			return
 		}
 		parts = parts[2:]
@@ -134,7 +136,7 @@ func (h *Handler) routeModel(w http.ResponseWriter, r *http.Request, rest string
 	case "infer":
 		h.post(w, r, h.infer)
 	default:
-		writeError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "not_found", Msg: "no endpoint " + clip(r.URL.Path)})
+		WriteError(w, http.StatusNotFound, &runtime.InputError{Row: -1, Code: "not_found", Msg: "no endpoint " + clip(r.URL.Path)})
 	}
 }
 
@@ -168,30 +170,58 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, fn func(*http.Req
 	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			writeError(w, http.StatusUnsupportedMediaType, &runtime.InputError{Row: -1, Code: "unsupported_media_type", Msg: fmt.Sprintf("content type %q: send application/json", clip(ct))})
+			WriteError(w, http.StatusUnsupportedMediaType, &runtime.InputError{Row: -1, Code: "unsupported_media_type", Msg: fmt.Sprintf("content type %q: send application/json", clip(ct))})
 			return
 		}
 	}
 	if r.ContentLength > h.maxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, tooLarge(h.maxBody))
+		WriteError(w, http.StatusRequestEntityTooLarge, TooLarge(h.maxBody))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 	s := h.scratch.Get().(*scratch)
 	defer h.putScratch(s)
+	s.limit = maxBytes{r: r.Body, left: h.maxBody, limit: h.maxBody}
+	r.Body = &s.limit
 	status, body, ierr := fn(r, s)
 	if ierr != nil {
-		writeError(w, status, ierr)
+		WriteError(w, status, ierr)
 		return
 	}
 	writeJSON(w, status, body)
 }
+
+// maxBytes is http.MaxBytesReader kept in scratch memory, so bounding a
+// body allocates nothing: past the limit it fails with *http.MaxBytesError.
+// (net/http closes a connection whose body is left unread anyway.)
+type maxBytes struct {
+	r           io.ReadCloser
+	left, limit int64
+}
+
+func (m *maxBytes) Read(p []byte) (int, error) {
+	if m.left < 0 {
+		return 0, &http.MaxBytesError{Limit: m.limit}
+	}
+	if int64(len(p)) > m.left+1 {
+		p = p[:m.left+1] // one byte more than allowed tells the limit was passed
+	}
+	n, err := m.r.Read(p)
+	if int64(n) <= m.left {
+		m.left -= int64(n)
+		return n, err
+	}
+	n, m.left = int(m.left), -1
+	return n, &http.MaxBytesError{Limit: m.limit}
+}
+
+func (m *maxBytes) Close() error { return m.r.Close() }
 
 // putScratch returns s to the pool, without a body buffer too big to keep.
 func (h *Handler) putScratch(s *scratch) {
 	if cap(s.body) > 1<<20 {
 		s.body = nil
 	}
+	s.limit = maxBytes{} // not the request's body
 	h.scratch.Put(s)
 }
 
@@ -225,12 +255,14 @@ func (h *Handler) score(ctx context.Context, s *scratch, start time.Time) *runti
 func readErr(err *runtime.InputError, cause error) (int, *runtime.InputError) {
 	var mbe *http.MaxBytesError
 	if errors.As(cause, &mbe) {
-		return http.StatusRequestEntityTooLarge, tooLarge(mbe.Limit)
+		return http.StatusRequestEntityTooLarge, TooLarge(mbe.Limit)
 	}
 	return statusOf(err), err
 }
 
-func tooLarge(limit int64) *runtime.InputError {
+// TooLarge is the error for a body over limit bytes, also sent by front
+// ends that refuse such a body before the handler sees it.
+func TooLarge(limit int64) *runtime.InputError {
 	return &runtime.InputError{Row: -1, Code: runtime.CodeTooLarge, Msg: fmt.Sprintf("request body over the %d-byte limit (limits.max_body_bytes); split the rows into smaller requests or use batch scoring", limit)}
 }
 
@@ -252,7 +284,7 @@ func statusOf(e *runtime.InputError) int {
 
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
-	writeError(w, http.StatusMethodNotAllowed, &runtime.InputError{Row: -1, Code: "method_not_allowed", Msg: "method not allowed; use " + allow})
+	WriteError(w, http.StatusMethodNotAllowed, &runtime.InputError{Row: -1, Code: "method_not_allowed", Msg: "method not allowed; use " + allow})
 }
 
 // jsonType is shared by every answer: net/http only reads header values.
@@ -266,9 +298,10 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
-// writeError writes {"error", "code", "row", "field"}; row is left out
-// when the error is not about one row.
-func writeError(w http.ResponseWriter, status int, e *runtime.InputError) {
+// WriteError writes {"error", "code", "row", "field"}; row is left out
+// when the error is not about one row. Front ends use it too, so that every
+// error a client gets has this shape.
+func WriteError(w http.ResponseWriter, status int, e *runtime.InputError) {
 	b := []byte(`{"error":`)
 	b = appendQuoted(b, e.Error())
 	b = append(b, `,"code":`...)

@@ -342,6 +342,34 @@ func TestBodyLimitByHeader(t *testing.T) {
 	}
 }
 
+// TestBodyLimitWhileReading cuts a body of unknown length at the limit, on
+// both endpoints, and still answers a body just under it.
+func TestBodyLimitWhileReading(t *testing.T) {
+	t.Parallel()
+	h, _ := newHandler(t) // limit 256 KiB
+	for _, c := range []struct {
+		size        int
+		rows, infer string // the code each endpoint answers
+	}{{300 << 10, "body_too_large", "body_too_large"}, {256<<10 - 64, "wrong_shape", "missing_feature"}} {
+		for path, body := range map[string]string{
+			"/predict":                       `{"instances":[` + strings.Repeat(" ", c.size) + `]}`,
+			"/v2/models/breast-cancer/infer": `{"inputs":` + strings.Repeat(" ", c.size) + `[]}`,
+		} {
+			req := httptest.NewRequest("POST", path, strings.NewReader(body))
+			req.ContentLength = -1 // as a chunked request arrives
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			want := c.rows
+			if path != "/predict" {
+				want = c.infer
+			}
+			if !bytes.Contains(rec.Body.Bytes(), []byte(`"code":"`+want+`"`)) {
+				t.Errorf("%s, %d bytes: %d %s, want %s", path, len(body), rec.Code, rec.Body.String(), want)
+			}
+		}
+	}
+}
+
 type neverEnding struct{}
 
 func (neverEnding) Read(p []byte) (int, error) {
