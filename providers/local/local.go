@@ -73,15 +73,7 @@ type Options struct {
 // prediction log is flushed.
 func Serve(ctx context.Context, app *functions.App, o Options) error {
 	log := app.Logger
-	srv := &http.Server{
-		Handler:           withStats(app),
-		ReadHeaderTimeout: 10 * time.Second, // slow clients cannot hold connections
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newFastServer(withStats(app), app.Bundle.Config.Limits.MaxBodyBytes, log)
 	ln := o.Listener
 	if ln == nil {
 		var err error
@@ -120,12 +112,12 @@ func Serve(ctx context.Context, app *functions.App, o Options) error {
 	shut, done := context.WithTimeout(context.Background(), 30*time.Second)
 	defer done()
 	cancel()
-	err = errors.Join(ignoreClosed(err), srv.Shutdown(shut))
+	err = errors.Join(ignoreClosed(err), srv.ShutdownWithContext(shut))
 	return errors.Join(err, app.Close(shut))
 }
 
 func ignoreClosed(err error) error {
-	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
