@@ -180,14 +180,16 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, fn func(*http.Req
 	}
 	s := h.scratch.Get().(*scratch)
 	defer h.putScratch(s)
-	s.limit = maxBytes{r: r.Body, left: h.maxBody, limit: h.maxBody}
+	body := r.Body
+	s.limit = maxBytes{r: body, left: h.maxBody, limit: h.maxBody}
 	r.Body = &s.limit
-	status, body, ierr := fn(r, s)
+	status, answer, ierr := fn(r, s)
+	r.Body = body // s goes back to the pool
 	if ierr != nil {
 		WriteError(w, status, ierr)
 		return
 	}
-	writeJSON(w, status, body)
+	writeJSON(w, status, answer)
 }
 
 // maxBytes is http.MaxBytesReader kept in scratch memory, so bounding a
