@@ -55,7 +55,7 @@ func Generate(ctx context.Context, cfg Config, dir string) error {
 	}
 
 	values := cfg.values(artifact)
-	rootVars := rootVariables[cfg.Cloud]
+	rootVars := rootVariables(cfg.Cloud)
 	for name := range values {
 		if _, ok := m.variable(name); !ok && !hasVar(rootVars, name) {
 			return fmt.Errorf("generate %s: module has no variable %q", cfg.Cloud, name)
@@ -84,18 +84,23 @@ func Generate(ctx context.Context, cfg Config, dir string) error {
 }
 
 // rootVariables are the root module's own variables: what configures the
-// provider rather than the module.
-var rootVariables = map[string][]variable{
-	AWS: {{
-		name:        "region",
-		description: hclwrite.TokensForValue(cty.StringVal("AWS region to deploy to.")),
-		typ:         hclwrite.TokensForIdentifier("string"),
-	}},
-	Azure: {{
-		name:        "subscription_id",
-		description: hclwrite.TokensForValue(cty.StringVal("Azure subscription to deploy to.")),
-		typ:         hclwrite.TokensForIdentifier("string"),
-	}},
+// provider rather than the module. Built per call: hclwrite formats the
+// tokens of the file they go into in place, so files must not share them.
+func rootVariables(cloud string) []variable {
+	describe := func(name, description string) []variable {
+		return []variable{{
+			name:        name,
+			description: hclwrite.TokensForValue(cty.StringVal(description)),
+			typ:         hclwrite.TokensForIdentifier("string"),
+		}}
+	}
+	switch cloud {
+	case AWS:
+		return describe("region", "AWS region to deploy to.")
+	case Azure:
+		return describe("subscription_id", "Azure subscription to deploy to.")
+	}
+	return nil
 }
 
 func hasVar(vs []variable, name string) bool {

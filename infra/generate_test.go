@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,5 +314,24 @@ output "predict_key" {
 	delete(raw, "logs_bucket")
 	if _, err := infra.DecodeOutputs(raw); err == nil || !strings.Contains(err.Error(), "logs_bucket") {
 		t.Errorf("missing output: err = %v", err)
+	}
+}
+
+// TestGenerateConcurrently: two deployments generated at once share no
+// HCL tokens (hclwrite formats a file's tokens in place); the race
+// detector in `make test` is the check.
+func TestGenerateConcurrently(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range configs(t) {
+		var wg sync.WaitGroup
+		for range 2 {
+			dir := t.TempDir()
+			wg.Go(func() {
+				if err := infra.Generate(context.Background(), cfg, dir); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
 	}
 }
