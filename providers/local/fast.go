@@ -98,8 +98,7 @@ func fastHandler(h http.Handler, log *slog.Logger) fasthttp.RequestHandler {
 			if p := recover(); p != nil { // net/http would survive it too
 				log.Error("http handler panic", "panic", p, "stack", string(debug.Stack()))
 				ctx.Response.Reset()
-				x.w.wrote = false
-				clear(x.w.header)
+				x.w.reset(ctx)
 				predict.WriteError(&x.w, http.StatusInternalServerError, &runtime.InputError{Row: -1, Code: "internal", Msg: "internal error"})
 			}
 		}()
@@ -172,10 +171,11 @@ func (x *exchange) load(ctx *fasthttp.RequestCtx) {
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: hdr,
 		Body: &x.body, ContentLength: int64(len(b)), Host: host, RemoteAddr: remote,
 	}
-	x.w.ctx, x.w.wrote = ctx, false
-	clear(x.w.header)
+	x.w.reset(ctx)
 }
 
+// method names the usual methods without allocating (a longer shared string
+// would move to a bigger size class).
 func method(m []byte) string {
 	switch string(m) {
 	case http.MethodGet:
@@ -198,6 +198,12 @@ type fastWriter struct {
 	ctx    *fasthttp.RequestCtx
 	header http.Header
 	wrote  bool
+}
+
+// reset readies w for a new answer on ctx.
+func (w *fastWriter) reset(ctx *fasthttp.RequestCtx) {
+	w.ctx, w.wrote = ctx, false
+	clear(w.header)
 }
 
 func (w *fastWriter) Header() http.Header { return w.header }
