@@ -23,7 +23,8 @@ type Batch struct {
 	S      []string
 	// Text is each cell's number as the client wrote it, when ScanInstances
 	// read the batch (nil otherwise): the prediction log copies it instead
-	// of formatting the float again.
+	// of formatting the float again. It is always a number in JSON's
+	// grammar, which the scanner checked, or "" for a cell left out.
 	Text []string
 
 	text []string // Text's memory, kept across Reset

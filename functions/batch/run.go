@@ -56,8 +56,8 @@ type chunk struct {
 
 	// From a worker.
 	out     []byte
-	records []byte // the chunk's prediction-log records, JSON lines
-	log     []byte // the same, gzip-compressed: one member of a log part
+	records predlog.Lines // the chunk's prediction-log records
+	log     []byte        // the same, gzip-compressed: one member of a log part
 	logN    int
 	done    chan struct{}
 
@@ -288,7 +288,8 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	}
 	latency := time.Since(start) / time.Duration(max(b.Rows, 1))
 
-	c.out, c.records, c.logN = c.out[:0], c.records[:0], 0
+	c.out, c.logN = c.out[:0], 0
+	c.records.Reset()
 	rec := predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
 	var idBuf []byte
 	w := b.Width()
@@ -315,12 +316,12 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 			if b.S != nil {
 				rec.S = b.S[j*w : (j+1)*w]
 			}
-			c.records = r.s.Encoder.Append(c.records, &rec)
+			r.s.Encoder.Append(&c.records, &rec)
 			c.logN++
 		}
 	}
 	if c.logN > 0 { // compressed here, the log's cost is spread over the workers
-		c.log = r.s.Encoder.Compress(c.log[:0], c.records)
+		c.log = r.s.Encoder.Compress(c.log[:0], &c.records)
 	}
 	return nil
 }

@@ -56,7 +56,6 @@ func logCSV(t testing.TB, app *functions.App, file string, at time.Time, per int
 	b := runtime.NewBatch(app.Bundle.Schema, per)
 	out := make([]float64, per*info.Outputs)
 	var ids, targets []string
-	var buf []byte
 	flush := func() {
 		if b.Rows == 0 {
 			return
@@ -64,14 +63,14 @@ func logCSV(t testing.TB, app *functions.App, file string, at time.Time, per int
 		if err := app.Model.Predict(context.Background(), b, out[:b.Rows*info.Outputs]); err != nil {
 			t.Fatal(err)
 		}
-		buf = buf[:0]
+		var lines predlog.Lines
 		for i := 0; i < b.Rows; i++ {
 			id := predlog.StableID(at, fmt.Sprint(file, len(ids)))
 			ids = append(ids, id)
-			buf = enc.Append(buf, &predlog.Record{ID: id, Time: at, Source: "http", X: b.Row(i), Out: out[i*2 : i*2+2]})
+			enc.Append(&lines, &predlog.Record{ID: id, Time: at, Source: "http", X: b.Row(i), Out: out[i*2 : i*2+2]})
 		}
 		key := predlog.Partition(app.LogPrefix(), at) + predlog.NewID() + ".jsonl.gz"
-		if err := predlog.WriteObject(context.Background(), app.LogBucket, key, buf); err != nil {
+		if err := predlog.WriteObject(context.Background(), app.LogBucket, key, lines.Bytes()); err != nil {
 			t.Fatal(err)
 		}
 		b.Reset()

@@ -50,12 +50,12 @@ func TestDriftOverTime(t *testing.T) {
 				}
 				out := make([]float64, b.Rows*2)
 				app.Model.Predict(context.Background(), b, out)
-				var buf []byte
+				var lines predlog.Lines
 				for i := 0; i < b.Rows; i++ {
-					buf = enc.Append(buf, &predlog.Record{ID: predlog.NewID(), Time: w.Start.Add(time.Minute), Source: "http", X: b.Row(i), Out: out[2*i : 2*i+2]})
+					enc.Append(&lines, &predlog.Record{ID: predlog.NewID(), Time: w.Start.Add(time.Minute), Source: "http", X: b.Row(i), Out: out[2*i : 2*i+2]})
 				}
 				key := predlog.Partition(app.LogPrefix(), w.Start) + predlog.NewID() + ".jsonl.gz"
-				if err := predlog.WriteObject(context.Background(), app.LogBucket, key, buf); err != nil {
+				if err := predlog.WriteObject(context.Background(), app.LogBucket, key, lines.Bytes()); err != nil {
 					t.Fatal(err)
 				}
 				now = w.End.Add(-time.Minute)

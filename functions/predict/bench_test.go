@@ -59,20 +59,22 @@ func postRepeatedly(b *testing.B, h http.Handler, body []byte, rows int) {
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-// BenchmarkPredictHTTPLogged is the 100-row request with the prediction
-// log on (into a memory bucket): what a served request costs in all, with
-// every prediction logged and with a 10% sample.
+// BenchmarkPredictHTTPLogged is a request with the prediction log on
+// (into a memory bucket): what a served request costs in all, with every
+// prediction logged and with a 10% sample.
 func BenchmarkPredictHTTPLogged(b *testing.B) {
-	for _, sample := range []predlog.Sample{1, 0.1} {
-		b.Run("sample="+strconv.FormatFloat(float64(sample), 'g', -1, 64), func(b *testing.B) {
-			m, s := example.Model(b)
-			l := predlog.NewLogger(memblob.OpenBucket(nil), predlog.NewEncoder("breast-cancer", "1", s, m.Info()),
-				predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Second, MaxBuffered: 1 << 30, Sample: sample})
-			defer l.Close(context.Background())
-			h := predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: 1000, MaxBodyBytes: 1 << 24, Log: l})
-			rows, _ := example.Holdout(b)
-			body, _ := json.Marshal(map[string]any{"instances": rows[:100]})
-			postRepeatedly(b, h, body, 100)
-		})
+	for _, n := range []int{1, 100} {
+		for _, sample := range []predlog.Sample{1, 0.1} {
+			b.Run(benchName(n)+"/sample="+strconv.FormatFloat(float64(sample), 'g', -1, 64), func(b *testing.B) {
+				m, s := example.Model(b)
+				l := predlog.NewLogger(memblob.OpenBucket(nil), predlog.NewEncoder("breast-cancer", "1", s, m.Info()),
+					predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Second, MaxBuffered: 1 << 30, Sample: sample})
+				defer l.Close(context.Background())
+				h := predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: 1000, MaxBodyBytes: 1 << 24, Log: l})
+				rows, _ := example.Holdout(b)
+				body, _ := json.Marshal(map[string]any{"instances": rows[:n]})
+				postRepeatedly(b, h, body, n)
+			})
+		}
 	}
 }

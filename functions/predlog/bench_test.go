@@ -28,7 +28,7 @@ func logChunk(b testing.TB) (*predlog.Encoder, []predlog.Record) {
 			text[j] = strconv.FormatFloat(x[j], 'g', 4, 64)
 		}
 		p := rng.Float64()
-		recs[i] = predlog.Record{ID: predlog.NewID(), Time: now, Source: predlog.SourceHTTP, X: x, Text: text,
+		recs[i] = predlog.Record{ID: predlog.NewID(), Time: now, Source: predlog.SourceHTTP, X: x, Text: text, TextIsJSON: true,
 			Out: []float64{p, 1 - p}, Latency: time.Duration(rng.IntN(1e6))}
 	}
 	return predlog.NewEncoder("breast-cancer", "1", s, m.Info()), recs
@@ -37,17 +37,17 @@ func logChunk(b testing.TB) (*predlog.Encoder, []predlog.Record) {
 // BenchmarkEncode is the cost of a record's JSON line.
 func BenchmarkEncode(b *testing.B) {
 	enc, recs := logChunk(b)
-	var buf []byte
+	var lines predlog.Lines
 	for i := range recs {
-		buf = enc.Append(buf, &recs[i])
+		enc.Append(&lines, &recs[i])
 	}
-	b.SetBytes(int64(len(buf) / len(recs)))
+	b.SetBytes(int64(lines.Len() / len(recs)))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if i%len(recs) == 0 {
-			buf = buf[:0]
+			lines.Reset()
 		}
-		buf = enc.Append(buf, &recs[i%len(recs)])
+		enc.Append(&lines, &recs[i%len(recs)])
 	}
 }
 
@@ -56,19 +56,22 @@ func BenchmarkEncode(b *testing.B) {
 // gzip at its fastest level.
 func BenchmarkCompress(b *testing.B) {
 	enc, recs := logChunk(b)
-	var lines []byte
+	var lines predlog.Lines
 	for i := range recs {
-		lines = enc.Append(lines, &recs[i])
+		enc.Append(&lines, &recs[i])
 	}
-	for name, compress := range map[string]func(dst, lines []byte) []byte{"encoder": enc.Compress, "general": predlog.Compress} {
+	for name, compress := range map[string]func(dst []byte) []byte{
+		"encoder": func(dst []byte) []byte { return enc.Compress(dst, &lines) },
+		"general": func(dst []byte) []byte { return predlog.Compress(dst, lines.Bytes()) },
+	} {
 		b.Run(name, func(b *testing.B) {
 			var out []byte
-			b.SetBytes(int64(len(lines)))
+			b.SetBytes(int64(lines.Len()))
 			b.ReportAllocs()
 			for b.Loop() {
-				out = compress(out[:0], lines)
+				out = compress(out[:0])
 			}
-			b.ReportMetric(float64(len(lines))/float64(len(out)), "ratio")
+			b.ReportMetric(float64(lines.Len())/float64(len(out)), "ratio")
 		})
 	}
 }
@@ -77,16 +80,16 @@ func BenchmarkCompress(b *testing.B) {
 // records back into a batch.
 func BenchmarkRead(b *testing.B) {
 	enc, recs := logChunk(b)
-	var lines []byte
+	var lines predlog.Lines
 	for i := range recs {
-		lines = enc.Append(lines, &recs[i])
+		enc.Append(&lines, &recs[i])
 	}
-	gz := enc.Compress(nil, lines)
+	gz := enc.Compress(nil, &lines)
 	m, s := example.Model(b)
 	dec := predlog.NewDecoder(s, m.Info())
 	batch := runtime.NewBatch(s, len(recs))
 	var entries []predlog.Entry
-	b.SetBytes(int64(len(lines)))
+	b.SetBytes(int64(lines.Len()))
 	b.ReportAllocs()
 	for b.Loop() {
 		batch.Reset()

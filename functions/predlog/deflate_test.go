@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"math"
 	"os/exec"
 	"strings"
 	"testing"
@@ -28,34 +29,50 @@ func gunzip(t testing.TB, data []byte) []byte {
 }
 
 // TestEncoderCompress: what Encoder.Compress writes reads back exactly,
-// with Go's reader and with gzip(1), whatever the lines hold.
+// with Go's reader and with gzip(1).
 func TestEncoderCompress(t *testing.T) {
 	t.Parallel()
 	chunkEnc, recs := logChunk(t)
-	var chunk []byte
+	var chunk predlog.Lines
 	for i := range recs {
-		chunk = chunkEnc.Append(chunk, &recs[i])
+		chunkEnc.Append(&chunk, &recs[i])
 	}
 	s, info := schema(t)
 	enc := predlog.NewEncoder("churn", "3", s, info)
-	small := records(t, enc, s, 50) // categorical values with quotes and escapes, nulls
-	huge := enc.Append(nil, &predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: []float64{1, 0},
-		S: []string{"", strings.Repeat("ü\"x", 20000)}, Out: []float64{0.25, 0.75}}) // a record longer than deflate's 32 KB window
-	same := bytes.Repeat(small[:bytes.IndexByte(small, '\n')+1], 3000)
+	huge := predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: []float64{1, 0},
+		S: []string{"", strings.Repeat("ü\"x", 20000)}, Out: []float64{0.25, 0.75}} // a record longer than deflate's 32 KB window
+	one := predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: []float64{math.NaN(), 0}, Out: []float64{0.5, 0.5}}
 
 	cases := map[string]struct {
 		enc   *predlog.Encoder
-		lines []byte
+		lines *predlog.Lines
 	}{
-		"empty":                   {enc, nil},
-		"one record, no newline":  {enc, small[:bytes.IndexByte(small, '\n')]},
-		"records":                 {enc, small},
-		"1,000 example records":   {chunkEnc, chunk},
-		"identical records":       {enc, same}, // longest references, several blocks
-		"over the window":         {enc, append(append(append([]byte{}, small...), huge...), small...)},
-		"another encoder's lines": {enc, chunk},
-		"not records":             {enc, []byte("{\"id\":\n{\"id\":\"x\",\"ts\":\n\n\x00\xff{\"id\":\"a\\\"\n")},
-		"records cut and spliced": {enc, append(append(append([]byte{}, small[:700]...), small[350:]...), small[:1000]...)},
+		"empty":                 {enc, &predlog.Lines{}},
+		"one record":            {enc, records(t, enc, s, 1)},
+		"records":               {enc, records(t, enc, s, 50)}, // categorical values with quotes and escapes, nulls
+		"1,000 example records": {chunkEnc, &chunk},
+		"identical records": {enc, func() *predlog.Lines { // longest references, several blocks
+			l := new(predlog.Lines)
+			for range 3000 {
+				enc.Append(l, &one)
+			}
+			return l
+		}()},
+		"two encoders' records": {enc, func() *predlog.Lines { // parts of other lengths: literals
+			l := records(t, enc, s, 5)
+			for i := range recs[:5] {
+				chunkEnc.Append(l, &recs[i])
+			}
+			enc.Append(l, &one)
+			return l
+		}()},
+		"over the window": {enc, func() *predlog.Lines {
+			l := records(t, enc, s, 20)
+			enc.Append(l, &huge)
+			enc.Append(l, &one)
+			enc.Append(l, &huge)
+			return l
+		}()},
 	}
 	for name, c := range cases {
 		gz := c.enc.Compress([]byte("kept"), c.lines)
@@ -63,33 +80,41 @@ func TestEncoderCompress(t *testing.T) {
 			t.Fatalf("%s: dst not appended to", name)
 		}
 		gz = gz[4:]
-		if back := gunzip(t, gz); !bytes.Equal(back, c.lines) {
-			t.Fatalf("%s: read back %d bytes differ from the %d written", name, len(back), len(c.lines))
+		want := c.lines.Bytes()
+		if back := gunzip(t, gz); !bytes.Equal(back, want) {
+			t.Fatalf("%s: read back %d bytes differ from the %d written", name, len(back), len(want))
 		}
 		cmd := exec.Command("gzip", "-dc")
 		cmd.Stdin = bytes.NewReader(gz)
-		if back, err := cmd.Output(); err != nil || !bytes.Equal(back, c.lines) {
-			t.Fatalf("%s: gzip -dc: %v, %d bytes back of %d", name, err, len(back), len(c.lines))
+		if back, err := cmd.Output(); err != nil || !bytes.Equal(back, want) {
+			t.Fatalf("%s: gzip -dc: %v, %d bytes back of %d", name, err, len(back), len(want))
 		}
-		t.Logf("%s: %d bytes → %d", name, len(c.lines), len(gz))
+		t.Logf("%s: %d bytes → %d", name, len(want), len(gz))
 	}
 	// As compact as a general gzip at its fastest level on real records.
-	ours, general := len(chunkEnc.Compress(nil, chunk)), len(predlog.Compress(nil, chunk))
+	ours, general := len(chunkEnc.Compress(nil, &chunk)), len(predlog.Compress(nil, chunk.Bytes()))
 	if ours > general*11/10 {
 		t.Errorf("1,000 records: %d bytes, a general gzip's %d", ours, general)
 	}
 }
 
-// FuzzEncoderCompress: any lines, records or not, read back exactly.
+// FuzzEncoderCompress: any records (ids, sources and categorical values
+// of any bytes, any numbers, records over deflate's window) read back
+// exactly.
 func FuzzEncoderCompress(f *testing.F) {
 	s, info := schema(f)
 	enc := predlog.NewEncoder("m", "1", s, info)
-	lines := records(f, enc, s, 3)
-	f.Add(lines)
-	f.Add(bytes.Repeat(lines, 5))
-	f.Add([]byte("{\"id\":\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if back := gunzip(t, enc.Compress(nil, data)); !bytes.Equal(back, data) {
+	f.Add("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "http", "pro", 12.5, 0.25, uint16(3))
+	f.Add("", "", "new \"plan\"\n", math.Inf(1), math.NaN(), uint16(200))
+	f.Add("x\xff\"", "batch", strings.Repeat("ab", 20000), -0.0, 1e300, uint16(2))
+	f.Fuzz(func(t *testing.T, id, source, plan string, x, p float64, n uint16) {
+		var lines predlog.Lines
+		for i := range int(n % 64) {
+			r := predlog.Record{ID: id[:i%(len(id)+1)], Time: time.UnixMilli(int64(i) * 997), Source: source,
+				X: []float64{x * float64(i), 0}, S: []string{"", plan[:len(plan)*(i%5/4)]}, Out: []float64{p, 1 - p}, Latency: time.Duration(i)}
+			enc.Append(&lines, &r)
+		}
+		if back := gunzip(t, enc.Compress(nil, &lines)); !bytes.Equal(back, lines.Bytes()) {
 			t.Fatalf("read back differs: %q", back)
 		}
 	})

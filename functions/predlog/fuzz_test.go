@@ -15,7 +15,7 @@ import (
 // or refused.
 func FuzzRead(f *testing.F) {
 	s, info := schema(f)
-	f.Add(records(f, predlog.NewEncoder("m", "1", s, info), s, 3))
+	f.Add(records(f, predlog.NewEncoder("m", "1", s, info), s, 3).Bytes())
 	f.Add([]byte(`{"id":"x","features":{"age":"NaN"}}` + "\n"))
 	f.Add([]byte("\x1f\x8b\x08\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -32,11 +32,11 @@ func FuzzRead(f *testing.F) {
 }
 
 // records is n of rows' records as enc writes them.
-func records(t testing.TB, enc *predlog.Encoder, s *runtime.Schema, n int) []byte {
+func records(t testing.TB, enc *predlog.Encoder, s *runtime.Schema, n int) *predlog.Lines {
 	b, out, ids := rows(t, s, n)
-	var lines []byte
+	lines := new(predlog.Lines)
 	for i := 0; i < n; i++ {
-		lines = enc.Append(lines, &predlog.Record{ID: ids[i], Time: time.Unix(1700000000, 0), Source: "http", X: b.Row(i), S: b.S[2*i : 2*i+2], Out: out[2*i : 2*i+2]})
+		enc.Append(lines, &predlog.Record{ID: ids[i], Time: time.Unix(1700000000, 0), Source: "http", X: b.Row(i), S: b.S[2*i : 2*i+2], Out: out[2*i : 2*i+2]})
 	}
 	return lines
 }

@@ -60,8 +60,10 @@ type Logger struct {
 	queue    []*chunk
 	queued   int    // records in cur and queue
 	lastSize int    // bytes in the last chunk sealed
-	spare    []byte // the last written chunk's buffer, for the next chunk
+	spare    Lines  // the last written chunk's memory, for the next chunk
+	rec      Record // reused, so its cached text carries over between calls
 	wmu      sync.Mutex
+	gz       []byte // the writer's compressed chunk, reused (under wmu)
 
 	logged, notSampled, written, dropped, objects, writeErrors atomic.Int64
 
@@ -72,7 +74,7 @@ type Logger struct {
 }
 
 type chunk struct {
-	buf   []byte
+	lines Lines
 	n     int
 	first time.Time
 	key   string // fixed at the first attempt, so a retry overwrites it
@@ -118,13 +120,13 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		// Sized like the last chunk (growing a megabyte by doubling
 		// copied and cleared it several times over), in the buffer of
 		// the last chunk written when it is big enough.
-		l.cur = &chunk{first: now, buf: l.spare}
-		if want := l.lastSize + l.lastSize/8; cap(l.spare) < want {
-			l.cur.buf = make([]byte, 0, want)
-		}
-		l.spare = nil
+		l.cur = &chunk{first: now, lines: l.spare}
+		l.cur.lines.Grow(l.lastSize + l.lastSize/8)
+		l.spare = Lines{}
 	}
-	rec := Record{Time: now, Source: source, Latency: latency}
+	rec := &l.rec
+	// Batch.Text is only ever what ScanInstances read, numbers in JSON's grammar.
+	rec.Time, rec.Source, rec.Latency, rec.S, rec.Text, rec.TextIsJSON = now, source, latency, nil, nil, true
 	for i := 0; i < b.Rows; i++ {
 		if kept < b.Rows && !l.opt.Sample.Keep(ids[i]) {
 			continue
@@ -136,8 +138,9 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		if b.Text != nil {
 			rec.Text = b.Text[i*w : (i+1)*w]
 		}
-		l.cur.buf = l.enc.Append(l.cur.buf, &rec)
+		l.enc.Append(&l.cur.lines, rec)
 	}
+	rec.ID, rec.X, rec.S, rec.Text, rec.Out = "", nil, nil, nil, nil // the caller's memory is not the logger's to keep
 	l.cur.n += kept
 	l.queued += kept
 	full := l.cur.n >= l.opt.FlushRecords
@@ -162,7 +165,7 @@ func (l *Logger) WantsText() bool { return l.opt.Sample.All() }
 func (l *Logger) sealLocked() {
 	if l.cur != nil && l.cur.n > 0 {
 		l.queue = append(l.queue, l.cur)
-		l.lastSize = len(l.cur.buf)
+		l.lastSize = l.cur.lines.Len()
 	}
 	l.cur = nil
 }
@@ -225,15 +228,16 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 			c.key = Partition(l.opt.Prefix, c.first) + NewID() + ".jsonl.gz"
 		}
 		key := c.key
-		gz := l.enc.Compress(make([]byte, 0, len(c.buf)/4), c.buf) // records compress about 6:1
-		if err := WriteCompressed(ctx, l.bucket, key, gz); err != nil {
+		l.gz = l.enc.Compress(l.gz[:0], &c.lines)
+		if err := WriteCompressed(ctx, l.bucket, key, l.gz); err != nil {
 			l.writeErrors.Add(1)
 			return err
 		}
 		l.mu.Lock()
 		l.queue = l.queue[1:]
 		l.queued -= c.n
-		l.spare = c.buf[:0]
+		l.spare = c.lines
+		l.spare.Reset()
 		l.mu.Unlock()
 		l.written.Add(int64(c.n))
 		l.objects.Add(1)

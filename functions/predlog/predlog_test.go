@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -93,6 +94,55 @@ func TestRoundTrip(t *testing.T) {
 		}
 		if tm, ok := predlog.IDTime(e.ID); !ok || time.Since(tm) > time.Minute {
 			t.Fatalf("id %s: time %v", e.ID, tm)
+		}
+	}
+}
+
+// TestAppendReusedRecord: one Record reused for rows of different times,
+// latencies and texts writes each row's own (the time's and latency's text
+// is kept in the Record between rows), and text is copied only when it is
+// a JSON number or said to be.
+func TestAppendReusedRecord(t *testing.T) {
+	t.Parallel()
+	s, info := schema(t)
+	enc := predlog.NewEncoder("m", "1", s, info)
+	base := time.Date(2026, 11, 26, 23, 59, 59, 998_000_000, time.UTC)
+	cases := []struct {
+		at      time.Time
+		latency time.Duration
+		text    string
+		isJSON  bool
+		ts      string
+		lat     float64
+		age     string
+	}{
+		{base, 1500 * time.Microsecond, "12", false, "2026-11-26T23:59:59.998Z", 1.5, "12"},
+		{base.Add(500 * time.Microsecond), 1500 * time.Microsecond, "12.50", false, "2026-11-26T23:59:59.998Z", 1.5, "12.50"},
+		{base.Add(time.Millisecond), 2 * time.Millisecond, "1e3", false, "2026-11-26T23:59:59.999Z", 2, "1e3"},
+		{base.Add(2 * time.Millisecond), 2 * time.Millisecond, "+5", false, "2026-11-27T00:00:00.000Z", 2, "5"}, // not JSON: the value, formatted
+		{base.Add(2 * time.Millisecond), 0, "", true, "2026-11-27T00:00:00.000Z", 0, "5"},
+		{base.Add(-time.Hour), 3 * time.Microsecond, "7", true, "2026-11-26T22:59:59.998Z", 0.003, "7"},
+	}
+	var lines predlog.Lines
+	var r predlog.Record
+	for _, c := range cases {
+		r.ID, r.Time, r.Source, r.Latency = "x", c.at, "http", c.latency
+		r.X, r.S, r.Text, r.TextIsJSON = []float64{5, 0}, []string{"", "pro"}, []string{c.text, ""}, c.isJSON
+		r.Out = []float64{0.25, 0.75}
+		enc.Append(&lines, &r)
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(lines.Bytes()), "\n"), "\n") {
+		var got struct {
+			TS       string                     `json:"ts"`
+			Latency  float64                    `json:"latency_ms"`
+			Features map[string]json.RawMessage `json:"features"`
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %d: %v: %s", i, err, line)
+		}
+		c := cases[i]
+		if got.TS != c.ts || got.Latency != c.lat || string(got.Features["age"]) != c.age {
+			t.Errorf("line %d: ts %s, latency %v, age %s; want %s, %v, %s", i, got.TS, got.Latency, got.Features["age"], c.ts, c.lat, c.age)
 		}
 	}
 }
@@ -233,9 +283,9 @@ func TestCorruptObjects(t *testing.T) {
 	s, info := schema(t)
 	enc := predlog.NewEncoder("m", "1", s, info)
 	b, out, ids := rows(t, s, 50)
-	var lines []byte
+	var lines predlog.Lines
 	for i := 0; i < 50; i++ {
-		lines = enc.Append(lines, &predlog.Record{ID: ids[i], Time: time.Now(), Source: "http", X: b.Row(i), S: b.S[2*i : 2*i+2], Out: out[2*i : 2*i+2]})
+		enc.Append(&lines, &predlog.Record{ID: ids[i], Time: time.Now(), Source: "http", X: b.Row(i), S: b.S[2*i : 2*i+2], Out: out[2*i : 2*i+2]})
 	}
 	gz := func(p []byte) []byte {
 		var buf bytes.Buffer
@@ -244,7 +294,7 @@ func TestCorruptObjects(t *testing.T) {
 		zw.Close()
 		return buf.Bytes()
 	}
-	good := gz(lines)
+	good := gz(lines.Bytes())
 	bomb := func() []byte {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
@@ -259,8 +309,8 @@ func TestCorruptObjects(t *testing.T) {
 		"truncated":       good[:len(good)/2],
 		"not gzip":        []byte("hello"),
 		"wrong record":    gz([]byte(`{"id":"x","ts":"2026-01-01T00:00:00Z","features":{"age":1},"prediction":{"value":1}}` + "\n")),
-		"unknown class":   gz(bytes.ReplaceAll(lines, []byte(`"leave"`), []byte(`"gone"`))),
-		"half a line":     gz(lines[:len(lines)-20]),
+		"unknown class":   gz(bytes.ReplaceAll(lines.Bytes(), []byte(`"leave"`), []byte(`"gone"`))),
+		"half a line":     gz(lines.Bytes()[:lines.Len()-20]),
 		"decompress bomb": bomb,
 	} {
 		t.Run(name, func(t *testing.T) {

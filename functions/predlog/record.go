@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,49 +150,95 @@ type Record struct {
 	// Text, when set, is each feature's value as it was written (a CSV
 	// field): a numeric one that is already a JSON number is copied, which
 	// is the same number and much cheaper than formatting it again.
-	Text    []string
-	Out     []float64 // the model's output for the row
-	Latency time.Duration
+	Text []string
+	// TextIsJSON says every non-empty Text is a JSON number already (read
+	// from JSON, whose grammar the reader checked), so it is not checked
+	// again.
+	TextIsJSON bool
+	Out        []float64 // the model's output for the row
+	Latency    time.Duration
+
+	// The time's and latency's text, kept for the next record: a caller
+	// reuses one Record for rows that share them.
+	ts, latency     []byte
+	tsMilli, latFor int64
 }
 
-// Append encodes r as one JSON line.
-func (e *Encoder) Append(dst []byte, r *Record) []byte {
-	p := e.parts
-	dst = append(dst, p[0]...)
+// Lines are records as an Encoder wrote them, and where each of their
+// constant parts starts, so Compress knows where to look instead of
+// parsing. The zero value is empty and ready.
+type Lines struct {
+	text  []byte
+	parts []uint32 // per record, the offset of each of the encoder's parts
+	by    *Encoder // who wrote them all (nil when two encoders did)
+}
+
+// Bytes is the JSON lines; they stay the Lines' own.
+func (l *Lines) Bytes() []byte { return l.text }
+
+// Len is the size of the lines in bytes.
+func (l *Lines) Len() int { return len(l.text) }
+
+// Reset empties l, keeping its memory.
+func (l *Lines) Reset() { l.text, l.parts = l.text[:0], l.parts[:0] }
+
+// Grow makes room for n more bytes.
+func (l *Lines) Grow(n int) { l.text = slices.Grow(l.text, n) }
+
+// Append encodes r as one JSON line at the end of l.
+func (e *Encoder) Append(l *Lines, r *Record) {
+	if len(l.parts) == 0 {
+		l.by = e
+	} else if l.by != e {
+		l.by = nil // another encoder's parts: Compress must not refer to them
+	}
+	dst, at, p := l.text, l.parts, e.parts
+	// part writes the i-th constant part, noting where it starts.
+	part := func(dst []byte, i int) []byte {
+		at = append(at, uint32(len(dst)))
+		return append(dst, p[i]...)
+	}
+	dst = part(dst, 0)
 	dst = append(append(append(dst, '"'), r.ID...), '"')
-	dst = append(dst, p[1]...)
-	dst = r.Time.UTC().AppendFormat(append(dst, '"'), "2006-01-02T15:04:05.000Z07:00")
-	dst = append(dst, '"')
-	dst = append(dst, p[2]...)
+	dst = part(dst, 1)
+	if ms := r.Time.UnixMilli(); r.ts == nil || ms != r.tsMilli {
+		r.ts, r.tsMilli = r.Time.UTC().AppendFormat(append(r.ts[:0], '"'), "2006-01-02T15:04:05.000Z07:00"), ms
+		r.ts = append(r.ts, '"')
+	}
+	dst = append(dst, r.ts...)
+	dst = part(dst, 2)
 	dst = append(append(append(dst, '"'), r.Source...), '"')
-	p = p[3:]
+	next := 3
 	for i, cat := range e.cats {
-		dst = append(dst, p[i]...)
+		dst = part(dst, next+i)
 		switch {
 		case cat && r.S != nil && r.S[i] != "":
 			dst = appendString(dst, r.S[i])
-		case r.Text != nil && !cat && isJSONNumber(r.Text[i]):
+		case r.Text != nil && !cat && r.Text[i] != "" && (r.TextIsJSON || isJSONNumber(r.Text[i])):
 			dst = append(dst, r.Text[i]...)
 		default:
 			dst = AppendFloat(dst, r.X[i])
 		}
 	}
-	p = p[len(e.cats):]
-	dst = append(dst, p[0]...)
+	next += len(e.cats)
+	dst = part(dst, next)
+	next++
 	if e.task == runtime.Classification {
 		dst = append(dst, e.classes[argmax(r.Out[:len(e.classes)])]...)
 		for i := range e.classes {
-			dst = append(dst, p[1+i]...)
+			dst = part(dst, next+i)
 			dst = AppendFloat(dst, r.Out[i])
 		}
-		p = p[1+len(e.classes):]
+		next += len(e.classes)
 	} else {
 		dst = AppendFloat(dst, r.Out[0])
-		p = p[1:]
 	}
-	dst = append(dst, p[0]...)
-	dst = strconv.AppendFloat(dst, float64(r.Latency.Microseconds())/1000, 'f', -1, 64)
-	return append(dst, p[1]...)
+	dst = part(dst, next)
+	if us := r.Latency.Microseconds(); r.latency == nil || us != r.latFor {
+		r.latency, r.latFor = strconv.AppendFloat(r.latency[:0], float64(us)/1000, 'f', -1, 64), us
+	}
+	dst = append(dst, r.latency...)
+	l.text, l.parts = part(dst, next+1), at
 }
 
 // isJSONNumber reports whether s is a number in JSON's grammar:

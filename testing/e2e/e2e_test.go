@@ -267,12 +267,12 @@ func writeLogs(t *testing.T, data string, n, per int) {
 			w.End()
 		}
 		app.Model.Predict(context.Background(), b, out)
-		var buf []byte
+		var lines predlog.Lines
 		for i := 0; i < per; i++ {
-			buf = enc.Append(buf, &predlog.Record{ID: predlog.NewID(), Time: now, Source: "http", X: b.Row(i), Out: out[2*i : 2*i+2]})
+			enc.Append(&lines, &predlog.Record{ID: predlog.NewID(), Time: now, Source: "http", X: b.Row(i), Out: out[2*i : 2*i+2]})
 		}
 		key := predlog.Partition(app.LogPrefix(), now) + fmt.Sprintf("%05d.jsonl.gz", o)
-		if err := predlog.WriteObject(context.Background(), app.LogBucket, key, buf); err != nil {
+		if err := predlog.WriteObject(context.Background(), app.LogBucket, key, lines.Bytes()); err != nil {
 			t.Fatal(err)
 		}
 	}

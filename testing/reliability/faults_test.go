@@ -328,18 +328,18 @@ func (d *monitorData) add(objects, per int) {
 		if err := m.Predict(context.Background(), b, out); err != nil {
 			t.Fatal(err)
 		}
-		var buf []byte
+		var lines predlog.Lines
 		k := info.Outputs
 		for i := 0; i < per; i++ {
 			id := predlog.NewID()
-			buf = enc.Append(buf, &predlog.Record{ID: id, Time: d.now, Source: predlog.SourceHTTP, X: b.Row(i), Out: out[i*k : (i+1)*k]})
+			enc.Append(&lines, &predlog.Record{ID: id, Time: d.now, Source: predlog.SourceHTTP, X: b.Row(i), Out: out[i*k : (i+1)*k]})
 			d.records++
 			if d.records%2 == 0 {
 				fmt.Fprintf(&lab, "{\"id\":%q,\"label\":%s}\n", id, rows[(o*per+i)%len(rows)].target)
 				d.labels++
 			}
 		}
-		write(predlog.Partition(prefix, d.now)+fmt.Sprintf("%05d.jsonl.gz", o), buf, true)
+		write(predlog.Partition(prefix, d.now)+fmt.Sprintf("%05d.jsonl.gz", o), lines.Bytes(), true)
 	}
 	write(fmt.Sprintf("labels/breast-cancer/part-%05d.jsonl", d.objects), lab.Bytes(), false)
 	d.objects += objects
@@ -478,11 +478,11 @@ func TestLogReaderStoreFailureIsNotCorruption(t *testing.T) {
 		w.Number(c, 1, "")
 	}
 	w.End()
-	var lines []byte
+	var lines predlog.Lines
 	for i := 0; i < 8; i++ {
-		lines = enc.Append(lines, &predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: b.Row(0), Out: []float64{0.25, 0.75}})
+		enc.Append(&lines, &predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: b.Row(0), Out: []float64{0.25, 0.75}})
 	}
-	obj := predlog.Compress(nil, lines)
+	obj := predlog.Compress(nil, lines.Bytes())
 	dec := predlog.NewDecoder(s, m.Info())
 	failed := errors.New("connection reset by peer")
 	for cut := 0; cut < len(obj); cut++ {

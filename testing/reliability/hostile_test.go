@@ -718,7 +718,9 @@ func hostileLog(t *testing.T, table *hostileTable) {
 		w.Number(c, 1, "")
 	}
 	w.End()
-	record := string(enc.Append(nil, &predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: b.Row(0), Out: []float64{0.25, 0.75}}))
+	var lines predlog.Lines
+	enc.Append(&lines, &predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: b.Row(0), Out: []float64{0.25, 0.75}})
+	record := string(lines.Bytes())
 	gz := func(s string) []byte { return predlog.Compress(nil, []byte(s)) }
 	edit := func(old, new string) []byte { return gz(strings.Replace(record, old, new, 1)) }
 	newlines := predlog.Compress(nil, bytes.Repeat([]byte("\n"), 1<<20))
