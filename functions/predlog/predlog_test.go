@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,6 +96,65 @@ func TestRoundTrip(t *testing.T) {
 		}
 		if tm, ok := predlog.IDTime(e.ID); !ok || time.Since(tm) > time.Minute {
 			t.Fatalf("id %s: time %v", e.ID, tm)
+		}
+	}
+}
+
+// TestLogMembers: a chunk larger than what the logger compresses at once
+// becomes one object of several gzip members, which reads back whole and
+// in order, with Go's reader (as the monitor) and with gzip(1).
+func TestLogMembers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, info := schema(t)
+	bucket := memblob.OpenBucket(nil)
+	l := predlog.NewLogger(bucket, predlog.NewEncoder("churn", "3", s, info), predlog.Options{Prefix: "p/", FlushRecords: 3000, FlushInterval: time.Hour, MaxBuffered: 10000})
+	var want []string
+	for range 30 {
+		b, out, ids := rows(t, s, 100)
+		l.Log(predlog.SourceHTTP, ids, b, out, 2, time.Millisecond)
+		want = append(want, ids...)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := tools.Keys(t, bucket, "")
+	if len(keys) != 1 {
+		t.Fatalf("keys %v", keys)
+	}
+	obj, err := bucket.ReadAll(ctx, keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := 0
+	br := bytes.NewReader(obj) // a ByteReader: gzip reads no further than a member's end
+	zr, err := gzip.NewReader(br)
+	for err == nil {
+		zr.Multistream(false)
+		if _, err = io.Copy(io.Discard, zr); err != nil {
+			t.Fatal(err)
+		}
+		members++
+		err = zr.Reset(br)
+	}
+	if err != io.EOF {
+		t.Fatalf("after %d members: %v", members, err)
+	}
+	if members < 3 {
+		t.Fatalf("%d gzip members in %d bytes, want several", members, len(obj))
+	}
+	cmd := exec.Command("gzip", "-dc")
+	cmd.Stdin = bytes.NewReader(obj)
+	if text, err := cmd.Output(); err != nil || bytes.Count(text, []byte("\n")) != len(want) {
+		t.Fatalf("gzip -dc: %v, %d lines, want %d", err, bytes.Count(text, []byte("\n")), len(want))
+	}
+	entries, err := predlog.NewDecoder(s, info).ReadObject(ctx, bucket, keys[0], runtime.NewBatch(s, len(want)), nil)
+	if err != nil || len(entries) != len(want) {
+		t.Fatalf("%d entries, want %d: %v", len(entries), len(want), err)
+	}
+	for i, e := range entries {
+		if e.ID != want[i] {
+			t.Fatalf("entry %d: id %s, want %s", i, e.ID, want[i])
 		}
 	}
 }
