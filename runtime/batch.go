@@ -24,7 +24,9 @@ type Batch struct {
 	// Text is each cell's number as the client wrote it, when ScanInstances
 	// read the batch (nil otherwise): the prediction log copies it instead
 	// of formatting the float again. It is always a number in JSON's
-	// grammar, which the scanner checked, or "" for a cell left out.
+	// grammar, which the scanner checked, or "" for a cell left out. Its
+	// strings share the request body's memory: read them before the body
+	// is reused, and copy what is kept.
 	Text []string
 
 	text []string // Text's memory, kept across Reset

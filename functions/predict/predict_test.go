@@ -2,6 +2,8 @@ package predict_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,10 +15,15 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
+
+	"gocloud.dev/blob/memblob"
 
 	"github.com/modelfn/modelfn/testing/example"
+	"github.com/modelfn/modelfn/testing/tools"
 
 	"github.com/modelfn/modelfn/functions/predict"
+	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
 	_ "github.com/modelfn/modelfn/runtime/xgboost"
 )
@@ -399,4 +406,76 @@ func FuzzPredict(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLogKeepsEachRequestsText: the prediction log holds each feature as
+// the client wrote it, request after request, though the text is read in
+// place from a body buffer that the next request reuses.
+func TestLogKeepsEachRequestsText(t *testing.T) {
+	ctx := context.Background()
+	m, s := example.Model(t)
+	rows, _ := example.Holdout(t)
+	bucket := memblob.OpenBucket(nil)
+	l := predlog.NewLogger(bucket, predlog.NewEncoder("breast-cancer", "1", s, m.Info()),
+		predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Hour, MaxBuffered: 1000})
+	h := predict.New(m, s, predict.Options{Name: "breast-cancer", Version: "1", MaxRows: 100, MaxBodyBytes: 1 << 20, Log: l})
+	var want []map[string]string // per record, each feature's text
+	for req := range 20 {
+		var body strings.Builder
+		body.WriteString(`{"instances":[`)
+		for r := range 1 + req%4 {
+			if r > 0 {
+				body.WriteByte(',')
+			}
+			text := map[string]string{}
+			body.WriteByte('{')
+			for c, name := range s.Names() {
+				if c > 0 {
+					body.WriteByte(',')
+				}
+				text[name] = fmt.Sprintf("%.*f", 1+(req+c)%5, rows[(req+r)%len(rows)][name]*(1+float64(req)/100))
+				fmt.Fprintf(&body, "%q:%s", name, text[name])
+			}
+			body.WriteByte('}')
+			want = append(want, text)
+		}
+		body.WriteString(`]}`)
+		if code, _, resp := do(h, "POST", "/predict", body.String()); code != 200 {
+			t.Fatalf("request %d: %d %s", req, code, resp)
+		}
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := tools.Keys(t, bucket, "")
+	if len(keys) != 1 {
+		t.Fatalf("log objects %v", keys)
+	}
+	gz, err := bucket.ReadAll(ctx, keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(lines), "\n"), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for i, line := range got {
+		var rec struct{ Features map[string]json.RawMessage }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		for name, text := range want[i] {
+			if string(rec.Features[name]) != text {
+				t.Fatalf("record %d, %s: %s, want %s as sent", i, name, rec.Features[name], text)
+			}
+		}
+	}
 }

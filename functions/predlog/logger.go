@@ -58,10 +58,12 @@ type Logger struct {
 	mu     sync.Mutex
 	cur    *chunk
 	queue  []*chunk
-	queued int    // records in cur and queue
-	spare  chunk  // the last written chunk's memory, for the next chunk
-	rec    Record // reused, so its cached text carries over between calls
-	wmu    sync.Mutex
+	queued int // records in cur and queue
+	// Written chunks' memory, for new chunks: two, as a chunk is usually
+	// begun while the one before is still being written.
+	free []chunk
+	rec  Record // reused, so its cached text carries over between calls
+	wmu  sync.Mutex
 
 	logged, notSampled, written, dropped, objects, writeErrors atomic.Int64
 
@@ -135,8 +137,11 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		return
 	}
 	if l.cur == nil {
-		l.cur = &chunk{first: now, gz: l.spare.gz, lines: l.spare.lines}
-		l.spare = chunk{}
+		l.cur = &chunk{first: now}
+		if n := len(l.free); n > 0 {
+			l.cur.gz, l.cur.lines = l.free[n-1].gz, l.free[n-1].lines
+			l.free = l.free[:n-1]
+		}
 	}
 	rec := &l.rec
 	// Batch.Text is only ever what ScanInstances read, numbers in JSON's grammar.
@@ -252,7 +257,9 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 		l.mu.Lock()
 		l.queue = l.queue[1:]
 		l.queued -= c.n
-		l.spare = chunk{gz: c.gz[:0], lines: c.lines}
+		if len(l.free) < 2 {
+			l.free = append(l.free, chunk{gz: c.gz[:0], lines: c.lines})
+		}
 		l.mu.Unlock()
 		l.written.Add(int64(c.n))
 		l.objects.Add(1)
