@@ -58,6 +58,17 @@ func TestEncoderCompress(t *testing.T) {
 			}
 			return l
 		}()},
+		"bytes the codes were not made from": {enc, func() *predlog.Lines {
+			l := records(t, enc, s, 400) // the codes are made from the first of these
+			var every strings.Builder
+			for c := range 256 {
+				every.WriteByte(byte(c))
+			}
+			odd := one
+			odd.S = []string{"", every.String()}
+			enc.Append(l, &odd)
+			return l
+		}()},
 		"two encoders' records": {enc, func() *predlog.Lines { // parts of other lengths: literals
 			l := records(t, enc, s, 5)
 			for i := range recs[:5] {
@@ -109,7 +120,7 @@ func FuzzEncoderCompress(f *testing.F) {
 	f.Add("x\xff\"", "batch", strings.Repeat("ab", 20000), -0.0, 1e300, uint16(2))
 	f.Fuzz(func(t *testing.T, id, source, plan string, x, p float64, n uint16) {
 		var lines predlog.Lines
-		for i := range int(n % 64) {
+		for i := range int(n % 300) { // past the sample that fixes the codes
 			r := predlog.Record{ID: id[:i%(len(id)+1)], Time: time.UnixMilli(int64(i) * 997), Source: source,
 				X: []float64{x * float64(i), 0}, S: []string{"", plan[:len(plan)*(i%5/4)]}, Out: []float64{p, 1 - p}, Latency: time.Duration(i)}
 			enc.Append(&lines, &r)
