@@ -19,7 +19,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,9 +180,6 @@ func (l *Lines) Len() int { return len(l.text) }
 
 // Reset empties l, keeping its memory.
 func (l *Lines) Reset() { l.text, l.parts = l.text[:0], l.parts[:0] }
-
-// Grow makes room for n more bytes.
-func (l *Lines) Grow(n int) { l.text = slices.Grow(l.text, n) }
 
 // Append encodes r as one JSON line at the end of l.
 func (e *Encoder) Append(l *Lines, r *Record) {
