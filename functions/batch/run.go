@@ -39,7 +39,7 @@ type run struct {
 	openErrors func() (io.Writer, error)
 	errBuf     *bufio.Writer
 
-	logBuf  []byte
+	log     predlog.Stream // the log part being gathered
 	logN    int
 	logPart int
 }
@@ -57,7 +57,7 @@ type chunk struct {
 	// From a worker.
 	out     []byte
 	records predlog.Lines // the chunk's prediction-log records
-	log     []byte        // the same, gzip-compressed: one member of a log part
+	log     []byte        // the same, gzip-compressed: a piece of a log part
 	logN    int
 	done    chan struct{}
 
@@ -321,7 +321,7 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 		}
 	}
 	if c.logN > 0 { // compressed here, the log's cost is spread over the workers
-		c.log = r.s.Encoder.Compress(c.log[:0], &c.records)
+		c.log = r.s.Encoder.Piece(c.log[:0], &c.records)
 	}
 	return nil
 }
@@ -372,7 +372,7 @@ func (r *run) emit(ctx context.Context, c *chunk) error {
 		return err
 	}
 	if c.logN > 0 {
-		r.logBuf = append(r.logBuf, c.log...)
+		r.log.Add(c.log, c.records.Bytes())
 		r.logN += c.logN
 	}
 	if r.logN >= logPartRows {
@@ -415,12 +415,13 @@ func (r *run) writeLogPart(ctx context.Context) error {
 		return nil
 	}
 	key := logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
-	if err := predlog.WriteCompressed(ctx, r.s.LogBucket, key, r.logBuf); err != nil {
+	if err := predlog.WriteCompressed(ctx, r.s.LogBucket, key, r.log.Finish()); err != nil {
 		return err
 	}
 	r.logPart++
 	r.res.LogKeys++
-	r.logBuf, r.logN = r.logBuf[:0], 0
+	r.log.Reset()
+	r.logN = 0
 	return nil
 }
 

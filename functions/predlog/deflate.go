@@ -11,9 +11,8 @@ import (
 )
 
 // Compress appends the lines as one gzip member to dst, readable by any
-// gzip reader (zcat, Athena, BigQuery). Members concatenate into a valid
-// gzip stream, so chunks compressed in parallel can be written as one
-// object.
+// gzip reader (zcat, Athena, BigQuery). The log writes its objects in
+// pieces instead (Piece, Stream), still one member each.
 //
 // It knows where to look, which a general gzip has to search for: a
 // record repeats the previous record's constant parts (keys, feature and
@@ -26,11 +25,67 @@ import (
 func (e *Encoder) Compress(dst []byte, l *Lines) []byte {
 	z := deflaters.Get().(*deflater)
 	defer deflaters.Put(z)
-	dst = append(dst, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff) // gzip, deflate, no name, no time, unknown OS
-	dst = z.deflate(dst, l, e)
+	dst = append(dst, gzipHeader...)
+	dst = z.deflate(dst, l, e, true)
 	dst = binary.LittleEndian.AppendUint32(dst, crc32.ChecksumIEEE(l.text))
 	return binary.LittleEndian.AppendUint32(dst, uint32(len(l.text)))
 }
+
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff} // gzip, deflate, no name, no time, unknown OS
+
+// Piece appends the lines to dst as deflate blocks that end on a byte
+// boundary (an empty stored block, as zlib's sync flush), to be added to a
+// Stream: pieces compressed apart, one after another or in parallel,
+// then follow one another in one gzip member.
+func (e *Encoder) Piece(dst []byte, l *Lines) []byte {
+	z := deflaters.Get().(*deflater)
+	defer deflaters.Put(z)
+	return z.deflate(dst, l, e, false)
+}
+
+// A Stream is one gzip member put together from pieces. One member,
+// rather than a member per piece, because some readers stop at the end of
+// the first member without a word (Trino until mid-2023, trinodb/trino
+// #18223, on which Athena's engine is built; MonetDB; Bun), and a log they
+// read in part would lose records silently.
+type Stream struct {
+	gz   []byte
+	crc  uint32
+	size uint32 // of the lines, modulo 2^32 as gzip's trailer has it
+	done bool
+}
+
+// Add appends a piece that Piece made of lines. Pieces go in the order of
+// their lines.
+func (s *Stream) Add(piece, lines []byte) {
+	if len(s.gz) == 0 {
+		s.gz = append(s.gz, gzipHeader...)
+	}
+	s.gz = append(s.gz, piece...)
+	s.crc = crc32.Update(s.crc, crc32.IEEETable, lines)
+	s.size += uint32(len(lines))
+}
+
+// Len is the size of the member so far.
+func (s *Stream) Len() int { return len(s.gz) }
+
+// Finish ends the member, with a last, empty block and the trailer, and
+// returns it; it stays finished, and the same, until Reset.
+func (s *Stream) Finish() []byte {
+	if !s.done {
+		if len(s.gz) == 0 {
+			s.gz = append(s.gz, gzipHeader...)
+		}
+		s.gz = append(s.gz, 0x03, 0x00) // BFINAL, fixed codes, end of block
+		s.gz = binary.LittleEndian.AppendUint32(s.gz, s.crc)
+		s.gz = binary.LittleEndian.AppendUint32(s.gz, s.size)
+		s.done = true
+	}
+	return s.gz
+}
+
+// Reset empties s, keeping its memory.
+func (s *Stream) Reset() { *s = Stream{gz: s.gz[:0]} }
 
 var deflaters = sync.Pool{New: func() any {
 	return &deflater{tokens: make([]token, 0, sampleTokens)}
@@ -50,7 +105,7 @@ const (
 
 // deflater is one compression's state, pooled.
 //
-// A member is one deflate block, whose Huffman codes are made from the
+// A piece is one deflate block, whose Huffman codes are made from the
 // counts of its first sampleTokens tokens (every symbol counted once more,
 // so that each has a code); from then on tokens are written as they come.
 // Counting every byte and queueing every token cost a fifth of the time,
@@ -64,6 +119,7 @@ type deflater struct {
 	dist   [30]int32  // distance symbol counts
 	done   int        // bytes of lines already tokenized
 	coded  bool       // the codes are made: tokens are written at once
+	final  bool       // the block ends the member
 
 	litCodes  []uint16
 	litLen    [286]uint8
@@ -73,16 +129,17 @@ type deflater struct {
 	huff      huffman
 }
 
-// deflate writes the lines as one deflate block: each record's parts refer
+// deflate writes the lines as one deflate block (the member's last, or a
+// piece ended on a byte boundary): each record's parts refer
 // back to the same parts of the record before, and what lies between
 // them is literals.
-func (z *deflater) deflate(dst []byte, l *Lines, e *Encoder) []byte {
+func (z *deflater) deflate(dst []byte, l *Lines, e *Encoder, final bool) []byte {
 	z.w = bitWriter{out: dst}
 	z.lines = l.text
 	z.tokens = z.tokens[:0]
 	z.lit, z.dist = [286]int32{}, [30]int32{}
 	z.done = 0
-	z.coded = false
+	z.coded, z.final = false, final
 	// Only this encoder's records are referred to (anything else goes as
 	// literals), and only while the offsets fit, as for any chunk the log makes.
 	if l.by == e && uint64(len(l.text)) <= math.MaxUint32 {
@@ -104,7 +161,13 @@ func (z *deflater) deflate(dst []byte, l *Lines, e *Encoder) []byte {
 		z.code(false)
 	}
 	z.w.put(uint64(z.litCodes[endOfBlock]), uint(z.litLen[endOfBlock]))
+	if !final {
+		z.w.put(0, 3) // an empty stored block: its length starts on a byte
+	}
 	out := z.w.flush()
+	if !final {
+		out = append(out, 0, 0, 0xff, 0xff) // LEN 0, NLEN
+	}
 	z.w, z.lines = bitWriter{}, nil // the pool keeps no caller's memory
 	return out
 }
@@ -222,7 +285,7 @@ func (z *deflater) code(sample bool) {
 	}
 
 	w := &z.w
-	w.put(2<<1|1, 3) // BTYPE=10 (dynamic), BFINAL: the member's only block
+	w.put(2<<1|uint64(b2i(z.final)), 3) // BTYPE=10 (dynamic), BFINAL
 	w.put(uint64(nlit-257), 5)
 	w.put(uint64(ndist-1), 5)
 	w.put(uint64(nclen-4), 4)
@@ -429,4 +492,11 @@ func (w *bitWriter) flush() []byte {
 		w.acc >>= 8
 	}
 	return w.out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

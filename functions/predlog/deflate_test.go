@@ -109,6 +109,53 @@ func TestEncoderCompress(t *testing.T) {
 	}
 }
 
+// TestStream: pieces compressed apart make one gzip member, which reads
+// back whole with a reader that stops after the first member, and with
+// gzip(1); an empty stream is a valid empty member.
+func TestStream(t *testing.T) {
+	t.Parallel()
+	enc, recs := logChunk(t)
+	var s predlog.Stream
+	var want []byte
+	for i := 0; i < len(recs); i += 150 { // pieces of 150 records, the last shorter
+		var l predlog.Lines
+		for j := i; j < min(i+150, len(recs)); j++ {
+			enc.Append(&l, &recs[j])
+		}
+		s.Add(enc.Piece(nil, &l), l.Bytes())
+		want = append(want, l.Bytes()...)
+	}
+	obj := s.Finish()
+	if again := s.Finish(); !bytes.Equal(again, obj) {
+		t.Fatal("a second Finish changed the member")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	if back, err := io.ReadAll(zr); err != nil || !bytes.Equal(back, want) {
+		t.Fatalf("first member: %v, %d bytes of %d", err, len(back), len(want))
+	}
+	cmd := exec.Command("gzip", "-dc")
+	cmd.Stdin = bytes.NewReader(obj)
+	if back, err := cmd.Output(); err != nil || !bytes.Equal(back, want) {
+		t.Fatalf("gzip -dc: %v, %d bytes of %d", err, len(back), len(want))
+	}
+	t.Logf("%d bytes in 7 pieces → %d (one piece: %d)", len(want), len(obj), len(enc.Compress(nil, func() *predlog.Lines {
+		var l predlog.Lines
+		for i := range recs {
+			enc.Append(&l, &recs[i])
+		}
+		return &l
+	}())))
+
+	s.Reset()
+	if back := gunzip(t, s.Finish()); len(back) != 0 {
+		t.Fatalf("empty stream read back %d bytes", len(back))
+	}
+}
+
 // FuzzEncoderCompress: any records (ids, sources and categorical values
 // of any bytes, any numbers, records over deflate's window) read back
 // exactly.
@@ -119,14 +166,27 @@ func FuzzEncoderCompress(f *testing.F) {
 	f.Add("", "", "new \"plan\"\n", math.Inf(1), math.NaN(), uint16(200))
 	f.Add("x\xff\"", "batch", strings.Repeat("ab", 20000), -0.0, 1e300, uint16(2))
 	f.Fuzz(func(t *testing.T, id, source, plan string, x, p float64, n uint16) {
-		var lines predlog.Lines
-		for i := range int(n % 300) { // past the sample that fixes the codes
+		// All the records, and the same in two pieces; past the sample
+		// that fixes the codes.
+		var lines, first, second predlog.Lines
+		for i := range int(n % 300) {
 			r := predlog.Record{ID: id[:i%(len(id)+1)], Time: time.UnixMilli(int64(i) * 997), Source: source,
 				X: []float64{x * float64(i), 0}, S: []string{"", plan[:len(plan)*(i%5/4)]}, Out: []float64{p, 1 - p}, Latency: time.Duration(i)}
 			enc.Append(&lines, &r)
+			if i < int(n%300)/2 {
+				enc.Append(&first, &r)
+			} else {
+				enc.Append(&second, &r)
+			}
 		}
 		if back := gunzip(t, enc.Compress(nil, &lines)); !bytes.Equal(back, lines.Bytes()) {
 			t.Fatalf("read back differs: %q", back)
+		}
+		var st predlog.Stream
+		st.Add(enc.Piece(nil, &first), first.Bytes())
+		st.Add(enc.Piece(nil, &second), second.Bytes())
+		if back := gunzip(t, st.Finish()); !bytes.Equal(back, lines.Bytes()) {
+			t.Fatalf("two pieces read back differ: %q", back)
 		}
 	})
 }
