@@ -148,7 +148,7 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 	}
 	rec := &l.rec
 	// Batch.Text is only ever what ScanInstances read, numbers in JSON's grammar.
-	rec.Time, rec.Source, rec.Latency, rec.S, rec.Text, rec.TextIsJSON = now, source, latency, nil, nil, true
+	rec.Time, rec.Source, rec.Latency, rec.TextIsJSON = now, source, latency, true
 	for i := 0; i < b.Rows; i++ {
 		if kept < b.Rows && !l.opt.Sample.Keep(ids[i]) {
 			continue
@@ -311,7 +311,8 @@ func (l *Logger) Stats() Stats {
 }
 
 // WriteObject gzips any JSON lines (labels, say) into one object, with a
-// general gzip; the logger writes its own records with Encoder.Compress.
+// general gzip; the logger writes its own records with Encoder.Piece and
+// a Stream.
 // The object appears whole or not at all: on any error the write is
 // aborted.
 func WriteObject(ctx context.Context, bucket *blob.Bucket, key string, lines []byte) error {
