@@ -52,36 +52,36 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 // BenchmarkCompress is the cost of gzipping a chunk of 1,000 records:
-// with the encoder's own writer at once, in pieces of 128 KB of records
-// (as the logger writes them), and with a general gzip at its fastest
-// level.
+// with the encoder's own writer in one piece (as a batch worker), a
+// record at a time as each is written (as the logger, for one-row
+// requests), and with a general gzip at its fastest level.
 func BenchmarkCompress(b *testing.B) {
 	enc, recs := logChunk(b)
 	var lines predlog.Lines
-	var stream predlog.Stream // as the logger writes: pieces of one member
-	var piece []byte
-	pieces := []predlog.Lines{{}}
 	for i := range recs {
 		enc.Append(&lines, &recs[i])
-		if p := &pieces[len(pieces)-1]; p.Len() >= 128<<10 {
-			pieces = append(pieces, predlog.Lines{})
-		}
-		enc.Append(&pieces[len(pieces)-1], &recs[i])
 	}
-	inPieces := func(pieces []predlog.Lines) func([]byte) []byte {
-		return func([]byte) []byte {
-			stream.Reset()
-			for i := range pieces {
-				piece = enc.Piece(piece[:0], &pieces[i])
-				stream.Add(piece, pieces[i].Bytes())
-			}
-			return stream.Finish()
-		}
-	}
+	var stream predlog.Stream
+	var piece []byte
+	var ls predlog.LineStream
+	var growing predlog.Lines
 	for name, compress := range map[string]func(dst []byte) []byte{
-		"encoder":              inPieces([]predlog.Lines{lines}),
-		"encoder_128KB_pieces": inPieces(pieces),
-		"general":              func(dst []byte) []byte { return predlog.Compress(dst, lines.Bytes()) },
+		"encoder": func([]byte) []byte {
+			stream.Reset()
+			piece = enc.Piece(piece[:0], &lines)
+			stream.Add(piece, lines.Bytes())
+			return stream.Finish()
+		},
+		"encoder_record_at_a_time": func([]byte) []byte {
+			ls.Reset()
+			growing.Reset()
+			for i := range recs {
+				enc.Append(&growing, &recs[i])
+				ls.AddLines(enc, &growing)
+			}
+			return ls.Finish()
+		},
+		"general": func(dst []byte) []byte { return predlog.Compress(dst, lines.Bytes()) },
 	} {
 		b.Run(name, func(b *testing.B) {
 			var out []byte

@@ -28,8 +28,11 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff} // gzip, deflate,
 // (BenchmarkCompress).
 func (e *Encoder) Piece(dst []byte, l *Lines) []byte {
 	z := deflaters.Get().(*deflater)
-	defer deflaters.Put(z)
-	return z.deflate(dst, l, e)
+	z.begin(dst)
+	z.records(l, e, 0)
+	out := z.sync()
+	z.release()
+	return out
 }
 
 // A Stream is one gzip member put together from pieces. One member,
@@ -47,10 +50,18 @@ type Stream struct {
 // Add appends a piece that Piece made of lines. Pieces go in the order of
 // their lines.
 func (s *Stream) Add(piece, lines []byte) {
+	s.start()
+	s.gz = append(s.gz, piece...)
+	s.sum(lines)
+}
+
+func (s *Stream) start() {
 	if len(s.gz) == 0 {
 		s.gz = append(s.gz, gzipHeader...)
 	}
-	s.gz = append(s.gz, piece...)
+}
+
+func (s *Stream) sum(lines []byte) {
 	s.crc = crc32.Update(s.crc, crc32.IEEETable, lines)
 	s.size += uint32(len(lines))
 }
@@ -62,9 +73,7 @@ func (s *Stream) Len() int { return len(s.gz) }
 // returns it; it stays finished, and the same, until Reset.
 func (s *Stream) Finish() []byte {
 	if !s.done {
-		if len(s.gz) == 0 {
-			s.gz = append(s.gz, gzipHeader...)
-		}
+		s.start()
 		s.gz = append(s.gz, 0x03, 0x00) // BFINAL, fixed codes, end of block
 		s.gz = binary.LittleEndian.AppendUint32(s.gz, s.crc)
 		s.gz = binary.LittleEndian.AppendUint32(s.gz, s.size)
@@ -75,6 +84,75 @@ func (s *Stream) Finish() []byte {
 
 // Reset empties s, keeping its memory.
 func (s *Stream) Reset() { *s = Stream{gz: s.gz[:0]} }
+
+// A LineStream is one gzip member made of records as they come: each
+// AddLines compresses the records appended since the last, so that each
+// caller pays for its own records and no one for a whole object's. They go
+// into one deflate block, whose codes are made from its first records;
+// after those, a record costs the same whether it comes alone or with
+// others.
+type LineStream struct {
+	s    Stream
+	open *deflater // the block, from the first AddLines to Finish
+	seen int       // records of the lines already compressed
+}
+
+// AddLines compresses the records e appended to l since the last call. l
+// is the stream's until Reset: it keeps the last record, which the next
+// refers back to, and until the codes are made, those they are made from;
+// the rest it drops.
+func (s *LineStream) AddLines(e *Encoder, l *Lines) {
+	if s.open == nil {
+		s.s.start()
+		s.open = deflaters.Get().(*deflater)
+		s.open.begin(s.s.gz)
+	}
+	z := s.open
+	from := z.done
+	z.records(l, e, s.seen)
+	s.s.gz = z.w.out // whole bytes; the last few bits wait in z
+	s.s.sum(l.text[from:])
+	n := len(e.parts)
+	s.seen = len(l.parts) / n
+	switch {
+	case !z.coded: // the sample's tokens still point into l
+	case l.by != e: // nothing to refer back to
+		l.Reset()
+		z.done, s.seen = 0, 0
+	case s.seen > 1: // keep the last record
+		last := l.parts[(s.seen-1)*n] // its first part starts it
+		l.text = l.text[:copy(l.text, l.text[last:])]
+		l.parts = l.parts[:copy(l.parts, l.parts[(s.seen-1)*n:])]
+		for i := range l.parts {
+			l.parts[i] -= last
+		}
+		z.done -= int(last)
+		s.seen = 1
+	}
+}
+
+// Len is the size of the member so far.
+func (s *LineStream) Len() int { return s.s.Len() }
+
+// Finish ends the member and returns it; it stays finished, and the same,
+// until Reset.
+func (s *LineStream) Finish() []byte {
+	if s.open != nil {
+		s.s.gz = s.open.sync()
+		s.open.release()
+		s.open = nil
+	}
+	return s.s.Finish()
+}
+
+// Reset empties s, keeping its memory; the lines it was given are free.
+func (s *LineStream) Reset() {
+	if s.open != nil {
+		s.open.release()
+	}
+	s.s.Reset()
+	*s = LineStream{s: s.s}
+}
 
 var deflaters = sync.Pool{New: func() any {
 	return &deflater{tokens: make([]token, 0, sampleTokens)}
@@ -117,22 +195,25 @@ type deflater struct {
 	huff      huffman
 }
 
-// deflate writes the lines as one deflate block ended on a byte boundary:
-// each record's parts refer
-// back to the same parts of the record before, and what lies between
-// them is literals.
-func (z *deflater) deflate(dst []byte, l *Lines, e *Encoder) []byte {
+// begin starts a deflate block, appended to dst.
+func (z *deflater) begin(dst []byte) {
 	z.w = bitWriter{out: dst}
-	z.lines = l.text
 	z.tokens = z.tokens[:0]
 	z.lit, z.dist = [286]int32{}, [30]int32{}
 	z.done = 0
 	z.coded = false
+}
+
+// records tokenizes the lines from record first on, each record's parts
+// referring back to the same parts of the record before, and what lies
+// between them as literals; then the rest of the lines.
+func (z *deflater) records(l *Lines, e *Encoder, first int) {
+	z.lines = l.text
 	// Only this encoder's records are referred to (anything else goes as
 	// literals), and only while the offsets fit, as for any chunk the log makes.
 	if l.by == e && uint64(len(l.text)) <= math.MaxUint32 {
 		n := len(e.parts)
-		for r := n; r+n <= len(l.parts); r += n {
+		for r := max(first, 1) * n; r+n <= len(l.parts); r += n {
 			prev, at := l.parts[r-n:r], l.parts[r:r+n]
 			for i, p := range e.parts {
 				// The part is at at[i] and at prev[i]: those bytes are
@@ -145,14 +226,28 @@ func (z *deflater) deflate(dst []byte, l *Lines, e *Encoder) []byte {
 		}
 	}
 	z.literals(l.text, len(l.text))
+}
+
+// end ends the block, making its codes now if the sample was not complete.
+func (z *deflater) end() {
 	if !z.coded {
 		z.code(false)
 	}
 	z.w.put(uint64(z.litCodes[endOfBlock]), uint(z.litLen[endOfBlock]))
+}
+
+// sync ends the block and returns the output, ended on a byte boundary
+// by an empty stored block.
+func (z *deflater) sync() []byte {
+	z.end()
 	z.w.put(0, 3)                                // an empty stored block: its length starts on a byte
-	out := append(z.w.flush(), 0, 0, 0xff, 0xff) // LEN 0, NLEN
-	z.w, z.lines = bitWriter{}, nil              // the pool keeps no caller's memory
-	return out
+	return append(z.w.flush(), 0, 0, 0xff, 0xff) // LEN 0, NLEN
+}
+
+// release gives z back to the pool, keeping no caller's memory.
+func (z *deflater) release() {
+	z.w, z.lines = bitWriter{}, nil
+	deflaters.Put(z)
 }
 
 // match tokenizes what at lines[from:] equals the bytes d before it, as

@@ -165,6 +165,80 @@ func TestStream(t *testing.T) {
 	}
 }
 
+// TestLineStream: records compressed as they come, alone or a few at a
+// time, before and after the codes are made, make one gzip member that
+// reads back whole (with a reader that stops after the first member, and
+// gzip(1)), also when another encoder's records and records over the
+// window come between; the lines keep only what the next records refer to.
+func TestLineStream(t *testing.T) {
+	t.Parallel()
+	enc, recs := logChunk(t)
+	s, info := schema(t)
+	other := predlog.NewEncoder("churn", "3", s, info)
+	otherRec := predlog.Record{ID: predlog.NewID(), Time: time.Now(), Source: "http", X: []float64{1, 0}, Out: []float64{0.25, 0.75}}
+	huge := recs[0]
+	huge.ID = strings.Repeat("ü\"x", 20000) // a record longer than deflate's window
+
+	var st predlog.LineStream
+	var l predlog.Lines
+	var want []byte
+	add := func(e *predlog.Encoder, rs ...predlog.Record) {
+		before := l.Len()
+		for i := range rs {
+			e.Append(&l, &rs[i])
+		}
+		want = append(want, l.Bytes()[before:]...)
+		st.AddLines(e, &l)
+	}
+	step := []int{1, 1, 2, 7, 1, 30, 100, 1, 3}
+	for i, k := 0, 0; i < len(recs); k++ {
+		n := min(step[k%len(step)], len(recs)-i)
+		add(enc, recs[i:i+n]...)
+		i += n
+		if i > 200 && l.Len() > 4<<10 { // a record is about 1 KB
+			t.Fatalf("after %d records the lines hold %d bytes", i, l.Len())
+		}
+		switch k {
+		case 20:
+			add(enc, huge)
+		case 30:
+			add(other, otherRec, otherRec) // not referred to, nor referring
+			add(enc, recs[:5]...)
+		}
+	}
+	obj := st.Finish()
+	if again := st.Finish(); !bytes.Equal(again, obj) {
+		t.Fatal("a second Finish changed the member")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	if back, err := io.ReadAll(zr); err != nil || !bytes.Equal(back, want) {
+		t.Fatalf("first member: %v, %d bytes of %d", err, len(back), len(want))
+	}
+	cmd := exec.Command("gzip", "-dc")
+	cmd.Stdin = bytes.NewReader(obj)
+	if back, err := cmd.Output(); err != nil || !bytes.Equal(back, want) {
+		t.Fatalf("gzip -dc: %v, %d bytes of %d", err, len(back), len(want))
+	}
+	t.Logf("%d bytes → %d", len(want), len(obj))
+
+	// Fewer records than the codes' sample, one at a time, and none.
+	for _, n := range []int{0, 1, 5} {
+		st.Reset()
+		l.Reset()
+		want = want[:0]
+		for i := range n {
+			add(enc, recs[i])
+		}
+		if back := gunzip(t, st.Finish()); !bytes.Equal(back, want) {
+			t.Fatalf("%d records: %d bytes back of %d", n, len(back), len(want))
+		}
+	}
+}
+
 // FuzzEncoderCompress: any records (ids, sources and categorical values
 // of any bytes, any numbers, records over deflate's window) read back
 // exactly.
@@ -175,13 +249,16 @@ func FuzzEncoderCompress(f *testing.F) {
 	f.Add("", "", "new \"plan\"\n", math.Inf(1), math.NaN(), uint16(200))
 	f.Add("x\xff\"", "batch", strings.Repeat("ab", 20000), -0.0, 1e300, uint16(2))
 	f.Fuzz(func(t *testing.T, id, source, plan string, x, p float64, n uint16) {
-		// All the records, and the same in two pieces; past the sample
-		// that fixes the codes.
-		var lines, first, second predlog.Lines
+		// All the records, the same in two pieces, and a record at a
+		// time; past the sample that fixes the codes.
+		var lines, first, second, growing predlog.Lines
+		var ls predlog.LineStream
 		for i := range int(n % 300) {
 			r := predlog.Record{ID: id[:i%(len(id)+1)], Time: time.UnixMilli(int64(i) * 997), Source: source,
 				X: []float64{x * float64(i), 0}, S: []string{"", plan[:len(plan)*(i%5/4)]}, Out: []float64{p, 1 - p}, Latency: time.Duration(i)}
 			enc.Append(&lines, &r)
+			enc.Append(&growing, &r)
+			ls.AddLines(enc, &growing)
 			if i < int(n%300)/2 {
 				enc.Append(&first, &r)
 			} else {
@@ -196,6 +273,9 @@ func FuzzEncoderCompress(f *testing.F) {
 		st.Add(enc.Piece(nil, &second), second.Bytes())
 		if back := gunzip(t, st.Finish()); !bytes.Equal(back, lines.Bytes()) {
 			t.Fatalf("two pieces read back differ: %q", back)
+		}
+		if back := gunzip(t, ls.Finish()); !bytes.Equal(back, lines.Bytes()) {
+			t.Fatalf("a record at a time read back differs: %q", back)
 		}
 	})
 }

@@ -73,34 +73,17 @@ type Logger struct {
 	once sync.Once
 }
 
-// A chunk is the records of one object: the first ones already gzipped,
-// the latest still lines.
+// A chunk is the records of one object, gzipped as they come: each
+// request compresses its own records (LineStream.AddLines), so the cost is
+// spread evenly over requests, where one compressing a whole chunk held
+// up every request waiting on the same core, and the records wait in
+// memory compressed, about 6 times smaller.
 type chunk struct {
-	gz    Stream // one gzip member
-	piece []byte // the last piece compressed
-	lines Lines  // records not compressed yet
+	gz    LineStream // one gzip member
+	lines Lines      // what AddLines keeps: the last record, for the next to refer to
 	n     int
 	first time.Time
 	key   string // fixed at the first attempt, so a retry overwrites it
-}
-
-// compressAt is how many bytes of records a chunk gathers before they are
-// gzipped, by the request that passes it: the work is spread evenly over
-// requests (one core compressing a whole chunk at once held up every
-// request waiting meanwhile, about 2 ms per 1,000 records), the lines are
-// compressed while still in the cache, and the records wait in memory
-// compressed. Each compression is a piece of the object's one gzip
-// member, with codes of its own; they cost about 4% in size at this length
-// against compressing the whole chunk at once.
-const compressAt = 128 << 10
-
-// compress gzips the chunk's lines onto what it has compressed already.
-func (c *chunk) compress(enc *Encoder) {
-	if c.lines.Len() > 0 {
-		c.piece = enc.Piece(c.piece[:0], &c.lines)
-		c.gz.Add(c.piece, c.lines.Bytes())
-		c.lines.Reset()
-	}
 }
 
 // NewLogger starts a logger writing into bucket.
@@ -142,7 +125,7 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 	if l.cur == nil {
 		l.cur = &chunk{first: now}
 		if n := len(l.free); n > 0 {
-			l.cur.gz, l.cur.piece, l.cur.lines = l.free[n-1].gz, l.free[n-1].piece, l.free[n-1].lines
+			l.cur.gz, l.cur.lines = l.free[n-1].gz, l.free[n-1].lines
 			l.free = l.free[:n-1]
 		}
 	}
@@ -163,9 +146,7 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		l.enc.Append(&l.cur.lines, rec)
 	}
 	rec.ID, rec.X, rec.S, rec.Text, rec.Out = "", nil, nil, nil, nil // the caller's memory is not the logger's to keep
-	if l.cur.lines.Len() >= compressAt {
-		l.cur.compress(l.enc)
-	}
+	l.cur.gz.AddLines(l.enc, &l.cur.lines)
 	l.cur.n += kept
 	l.queued += kept
 	full := l.cur.n >= l.opt.FlushRecords
@@ -252,7 +233,6 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 			c.key = Partition(l.opt.Prefix, c.first) + NewID() + ".jsonl.gz"
 		}
 		key := c.key
-		c.compress(l.enc) // the last records; sealed, the chunk is the writer's alone
 		if err := WriteCompressed(ctx, l.bucket, key, c.gz.Finish()); err != nil {
 			l.writeErrors.Add(1)
 			return err
@@ -262,7 +242,8 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 		l.queued -= c.n
 		if len(l.free) < 2 {
 			c.gz.Reset()
-			l.free = append(l.free, chunk{gz: c.gz, piece: c.piece, lines: c.lines})
+			c.lines.Reset()
+			l.free = append(l.free, chunk{gz: c.gz, lines: c.lines})
 		}
 		l.mu.Unlock()
 		l.written.Add(int64(c.n))

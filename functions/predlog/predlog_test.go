@@ -100,10 +100,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestLogObjectIsOneMember: a chunk larger than what the logger
-// compresses at once still becomes one gzip member (readers that stop
-// after the first member read it whole), which reads back whole and in
-// order, with Go's reader (as the monitor) and with gzip(1).
+// TestLogObjectIsOneMember: a chunk that 30 requests compressed, each its
+// own records, is one gzip member (readers that stop after the first
+// member read it whole), which reads back whole and in order, with Go's
+// reader (as the monitor) and with gzip(1).
 func TestLogObjectIsOneMember(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -143,9 +143,6 @@ func TestLogObjectIsOneMember(t *testing.T) {
 	}
 	if members != 1 {
 		t.Fatalf("%d gzip members in %d bytes, want one", members, len(obj))
-	}
-	if pieces := bytes.Count(obj, []byte{0, 0, 0xff, 0xff}); pieces < 3 { // each piece ends with an empty stored block
-		t.Fatalf("%d pieces, want several", pieces)
 	}
 	cmd := exec.Command("gzip", "-dc")
 	cmd.Stdin = bytes.NewReader(obj)
