@@ -243,10 +243,7 @@ func (h *Handler) score(ctx context.Context, s *scratch, start time.Time) *runti
 		h.slog.Error("predict: model failed", "err", err)
 		return &runtime.InputError{Row: -2, Code: "internal", Msg: "the model failed to score the rows"}
 	}
-	s.ids = s.ids[:0]
-	for i := 0; i < b.Rows; i++ {
-		s.ids = append(s.ids, predlog.NewID())
-	}
+	s.ids = predlog.NewIDs(s.ids[:0], b.Rows)
 	if h.log != nil {
 		h.log.Log(predlog.SourceHTTP, s.ids, b, s.out, k, time.Since(start))
 	}

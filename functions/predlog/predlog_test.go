@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 
@@ -215,8 +216,8 @@ func TestSample(t *testing.T) {
 	t.Parallel()
 	const n = 100_000
 	kept := 0
-	for i := 0; i < n; i++ {
-		if predlog.Sample(0.1).Keep(predlog.NewID()) {
+	for _, id := range predlog.NewIDs(nil, n) {
+		if predlog.Sample(0.1).Keep(id) {
 			kept++
 		}
 	}
@@ -392,12 +393,43 @@ func TestCorruptObjects(t *testing.T) {
 	}
 }
 
+// TestNewIDs: ids made together for a request are appended after what dst
+// holds, are distinct UUIDv7s (also across the reads of randomness, 64
+// ids each), and carry the time they were made.
+func TestNewIDs(t *testing.T) {
+	t.Parallel()
+	before := time.Now().Truncate(time.Millisecond)
+	ids := predlog.NewIDs([]string{"kept"}, 1000)
+	after := time.Now()
+	if len(ids) != 1001 || ids[0] != "kept" {
+		t.Fatalf("%d ids, first %q", len(ids), ids[0])
+	}
+	seen := map[string]bool{}
+	for _, id := range ids[1:] {
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 || u.Variant() != uuid.RFC4122 || u.String() != id || seen[id] {
+			t.Fatalf("id %q: %v, version %d, variant %v, repeated %v", id, err, u.Version(), u.Variant(), seen[id])
+		}
+		seen[id] = true
+		if tm, ok := predlog.IDTime(id); !ok || tm.Before(before) || tm.After(after) {
+			t.Fatalf("id %s: time %v, made between %v and %v", id, tm, before, after)
+		}
+	}
+	if len(predlog.NewIDs(nil, 0)) != 0 || predlog.NewID() == predlog.NewID() {
+		t.Fatal("NewIDs(nil, 0) or NewID")
+	}
+}
+
 func TestStableID(t *testing.T) {
 	t.Parallel()
 	when := time.Date(2026, 11, 25, 13, 4, 5, 0, time.UTC)
 	a, b := predlog.StableID(when, "k#1"), predlog.StableID(when, "k#1")
 	if a != b || a == predlog.StableID(when, "k#2") {
 		t.Fatalf("%s %s", a, b)
+	}
+	// What earlier versions made: a batch re-run after an upgrade logs the same ids.
+	if a != "01a212ce-6188-7d70-aa3e-8321610239cf" {
+		t.Fatalf("StableID changed: %s", a)
 	}
 	if tm, ok := predlog.IDTime(a); !ok || !tm.Equal(when) {
 		t.Fatalf("time %v %v", tm, ok)
