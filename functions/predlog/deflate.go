@@ -191,7 +191,8 @@ type deflater struct {
 	litLen    [286]uint8
 	distCodes []uint16
 	distLen   [30]uint8
-	byteCodes [256]uint32 // a byte's code, and its length above bit 16
+	byteCodes [256]uint32          // a byte's code, and its length above bit 16
+	lengths   [maxMatch + 1]uint32 // a match length's code and extra bits, and their length above bit 24
 	huff      huffman
 }
 
@@ -215,6 +216,10 @@ func (z *deflater) records(l *Lines, e *Encoder, first int) {
 		n := len(e.parts)
 		for r := max(first, 1) * n; r+n <= len(l.parts); r += n {
 			prev, at := l.parts[r-n:r], l.parts[r:r+n]
+			if z.coded {
+				z.codedRecord(l.text, prev, at, e.parts)
+				continue
+			}
 			for i, p := range e.parts {
 				// The part is at at[i] and at prev[i]: those bytes are
 				// equal without comparing; what follows may be too.
@@ -254,23 +259,7 @@ func (z *deflater) release() {
 // back-references, if at least 3 bytes do. The first known bytes are
 // known to be equal.
 func (z *deflater) match(lines []byte, from, d, known int) {
-	if d <= 0 || d > maxDistance || from < d {
-		return
-	}
-	n := max(known, 0)
-	for { // a word at a time, the last few bytes one by one
-		if from+n+8 > len(lines) {
-			for from+n < len(lines) && lines[from+n] == lines[from+n-d] {
-				n++
-			}
-			break
-		}
-		if x := binary.LittleEndian.Uint64(lines[from+n:]) ^ binary.LittleEndian.Uint64(lines[from+n-d:]); x != 0 {
-			n += bits.TrailingZeros64(x) / 8
-			break
-		}
-		n += 8
-	}
+	n := matchLen(lines, from, d, known)
 	for n >= 3 {
 		l := min(n, maxMatch)
 		if n-l > 0 && n-l < 3 { // leave at least 3 for the last reference
@@ -290,6 +279,100 @@ func (z *deflater) match(lines []byte, from, d, known int) {
 		n -= l
 		z.done = from
 	}
+}
+
+// matchLen is how many bytes at lines[from:] equal the bytes d before
+// them (0 when d is out of reach), the first known of them known to.
+func matchLen(lines []byte, from, d, known int) int {
+	if d <= 0 || d > maxDistance || from < d {
+		return 0
+	}
+	n := max(known, 0)
+	for { // a word at a time, the last few bytes one by one
+		if from+n+8 > len(lines) {
+			for from+n < len(lines) && lines[from+n] == lines[from+n-d] {
+				n++
+			}
+			return n
+		}
+		if x := binary.LittleEndian.Uint64(lines[from+n:]) ^ binary.LittleEndian.Uint64(lines[from+n-d:]); x != 0 {
+			return n + bits.TrailingZeros64(x)/8
+		}
+		n += 8
+	}
+}
+
+// codedRecord writes the tokens of a record whose parts are at at, and at
+// prev in the record before, once the codes are made: what literals and
+// match do, with the bit writer in registers, three literals at a time
+// and a whole back-reference at once.
+func (z *deflater) codedRecord(text []byte, prev, at []uint32, parts [][]byte) {
+	out, acc, nacc := store(room(z.w.out, 8), z.w.acc, z.w.nacc)
+	done, codes := z.done, &z.byteCodes
+	for i, p := range parts {
+		start := int(at[i])
+		if done < start {
+			lit := text[done:start]
+			out = room(out, 2*len(lit)+16)       // codes are at most 15 bits
+			for ; len(lit) >= 3; lit = lit[3:] { // 3 codes of at most 15 bits on fewer than 8
+				c0, c1, c2 := codes[lit[0]], codes[lit[1]], codes[lit[2]]
+				acc |= uint64(c0&0xffff) << nacc
+				nacc += uint(c0 >> 16)
+				acc |= uint64(c1&0xffff) << nacc
+				nacc += uint(c1 >> 16)
+				acc |= uint64(c2&0xffff) << nacc
+				nacc += uint(c2 >> 16)
+				out, acc, nacc = store(out, acc, nacc)
+			}
+			for _, c := range lit {
+				acc |= uint64(codes[c]&0xffff) << nacc
+				nacc += uint(codes[c] >> 16)
+			}
+			out, acc, nacc = store(out, acc, nacc)
+			done = start
+		}
+		d := start - int(prev[i])
+		n := matchLen(text, done, d, start+len(p)-done)
+		if n < 3 {
+			continue
+		}
+		dc, dextra, dbits := distCode(d)
+		dist := uint64(z.distCodes[dc]) | uint64(dextra)<<z.distLen[dc]
+		ndist := uint(z.distLen[dc]) + dbits
+		for n >= 3 {
+			l := min(n, maxMatch)
+			if n-l > 0 && n-l < 3 { // leave at least 3 for the last reference
+				l = n - 3
+			}
+			out = room(out, 8)
+			length := z.lengths[l] // at most 20 bits, and the distance's 28
+			acc |= uint64(length&0xffffff) << nacc
+			nacc += uint(length >> 24)
+			acc |= dist << nacc
+			nacc += ndist
+			out, acc, nacc = store(out, acc, nacc)
+			done += l
+			n -= l
+		}
+	}
+	z.w.out, z.w.acc, z.w.nacc = out, acc, nacc
+	z.done = done
+}
+
+// store puts the whole bytes of acc's nacc bits at the end of out, as one
+// 8-byte write into room there (which its callers keep: room, below).
+func store(out []byte, acc uint64, nacc uint) ([]byte, uint64, uint) {
+	binary.LittleEndian.PutUint64(out[len(out):len(out)+8], acc)
+	k := nacc / 8
+	return out[:len(out)+int(k)], acc >> (8 * k), nacc % 8
+}
+
+// room makes sure out has n bytes to spare.
+func room(out []byte, n int) []byte {
+	if cap(out)-len(out) < n {
+		return slices.Grow(out, n)
+	}
+	return out
 }
 
 // literals tokenizes lines[z.done:end] as literal bytes.
@@ -375,6 +458,10 @@ func (z *deflater) code(sample bool) {
 	}
 	for c := range z.byteCodes {
 		z.byteCodes[c] = uint32(z.litCodes[c]) | uint32(litLen[c])<<16
+	}
+	for l := 3; l <= maxMatch; l++ {
+		lc, extra, nbits := lengthCode(l)
+		z.lengths[l] = uint32(z.litCodes[lc]) | extra<<litLen[lc] | (uint32(litLen[lc])+uint32(nbits))<<24
 	}
 	z.coded = true
 	for _, t := range z.tokens {

@@ -118,6 +118,31 @@ func TestEncoderCompress(t *testing.T) {
 	}
 }
 
+// oneMember finishes a stream twice, which must give the same member,
+// and checks that it reads back as want with a reader that stops after
+// the first member, and with gzip(1).
+func oneMember(t *testing.T, finish func() []byte, want []byte) []byte {
+	t.Helper()
+	obj := finish()
+	if again := finish(); !bytes.Equal(again, obj) {
+		t.Fatal("a second Finish changed the member")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	if back, err := io.ReadAll(zr); err != nil || !bytes.Equal(back, want) {
+		t.Fatalf("first member: %v, %d bytes of %d", err, len(back), len(want))
+	}
+	cmd := exec.Command("gzip", "-dc")
+	cmd.Stdin = bytes.NewReader(obj)
+	if back, err := cmd.Output(); err != nil || !bytes.Equal(back, want) {
+		t.Fatalf("gzip -dc: %v, %d bytes of %d", err, len(back), len(want))
+	}
+	return obj
+}
+
 // TestStream: pieces compressed apart make one gzip member, which reads
 // back whole with a reader that stops after the first member, and with
 // gzip(1); an empty stream is a valid empty member.
@@ -134,23 +159,7 @@ func TestStream(t *testing.T) {
 		s.Add(enc.Piece(nil, &l), l.Bytes())
 		want = append(want, l.Bytes()...)
 	}
-	obj := s.Finish()
-	if again := s.Finish(); !bytes.Equal(again, obj) {
-		t.Fatal("a second Finish changed the member")
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(obj))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	if back, err := io.ReadAll(zr); err != nil || !bytes.Equal(back, want) {
-		t.Fatalf("first member: %v, %d bytes of %d", err, len(back), len(want))
-	}
-	cmd := exec.Command("gzip", "-dc")
-	cmd.Stdin = bytes.NewReader(obj)
-	if back, err := cmd.Output(); err != nil || !bytes.Equal(back, want) {
-		t.Fatalf("gzip -dc: %v, %d bytes of %d", err, len(back), len(want))
-	}
+	obj := oneMember(t, s.Finish, want)
 	t.Logf("%d bytes in 7 pieces → %d (one piece: %d)", len(want), len(obj), len(object(enc, func() *predlog.Lines {
 		var l predlog.Lines
 		for i := range recs {
@@ -206,23 +215,7 @@ func TestLineStream(t *testing.T) {
 			add(enc, recs[:5]...)
 		}
 	}
-	obj := st.Finish()
-	if again := st.Finish(); !bytes.Equal(again, obj) {
-		t.Fatal("a second Finish changed the member")
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(obj))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr.Multistream(false)
-	if back, err := io.ReadAll(zr); err != nil || !bytes.Equal(back, want) {
-		t.Fatalf("first member: %v, %d bytes of %d", err, len(back), len(want))
-	}
-	cmd := exec.Command("gzip", "-dc")
-	cmd.Stdin = bytes.NewReader(obj)
-	if back, err := cmd.Output(); err != nil || !bytes.Equal(back, want) {
-		t.Fatalf("gzip -dc: %v, %d bytes of %d", err, len(back), len(want))
-	}
+	obj := oneMember(t, st.Finish, want)
 	t.Logf("%d bytes → %d", len(want), len(obj))
 
 	// Fewer records than the codes' sample, one at a time, and none.
