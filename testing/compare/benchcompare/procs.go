@@ -138,12 +138,27 @@ func childOf(pid int) (int, error) {
 
 // freeAddr is a loopback address nothing listens on.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := freeAddrs(1)
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return a[0], nil
+}
+
+// freeAddrs is n different loopback addresses nothing listens on: all
+// are held until all are chosen, as the kernel may hand a port it just
+// took back to the next caller.
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
+	}
+	return addrs, nil
 }
 
 // poll calls try every interval until it reports done, fails, the process
