@@ -64,7 +64,6 @@ func BenchmarkCompress(b *testing.B) {
 	var stream predlog.Stream
 	var piece []byte
 	var ls predlog.LineStream
-	var growing predlog.Lines
 	for name, compress := range map[string]func(dst []byte) []byte{
 		"encoder": func([]byte) []byte {
 			stream.Reset()
@@ -74,10 +73,9 @@ func BenchmarkCompress(b *testing.B) {
 		},
 		"encoder_record_at_a_time": func([]byte) []byte {
 			ls.Reset()
-			growing.Reset()
 			for i := range recs {
-				enc.Append(&growing, &recs[i])
-				ls.AddLines(enc, &growing)
+				enc.Append(ls.Lines(), &recs[i])
+				ls.Compress(enc)
 			}
 			return ls.Finish()
 		},

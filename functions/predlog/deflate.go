@@ -66,9 +66,6 @@ func (s *Stream) sum(lines []byte) {
 	s.size += uint32(len(lines))
 }
 
-// Len is the size of the member so far.
-func (s *Stream) Len() int { return len(s.gz) }
-
 // Finish ends the member, with a last, empty block and the trailer, and
 // returns it; it stays finished, and the same, until Reset.
 func (s *Stream) Finish() []byte {
@@ -85,23 +82,27 @@ func (s *Stream) Finish() []byte {
 // Reset empties s, keeping its memory.
 func (s *Stream) Reset() { *s = Stream{gz: s.gz[:0]} }
 
-// A LineStream is one gzip member made of records as they come: each
-// AddLines compresses the records appended since the last, so that each
-// caller pays for its own records and no one for a whole object's. They go
-// into one deflate block, whose codes are made from its first records;
-// after those, a record costs the same whether it comes alone or with
-// others.
+// A LineStream is one gzip member made of records as they come: records
+// go into its Lines, and each Compress compresses those appended since the
+// last, so that each caller pays for its own records and no one for a
+// whole object's. They go into one deflate block, whose codes are made
+// from its first records; after those, a record costs the same whether it
+// comes alone or with others.
 type LineStream struct {
 	member Stream
-	open   *deflater // the block, from the first AddLines to Finish
-	seen   int       // records of the lines already compressed
+	// The records not dropped yet: the last, which the next refers back
+	// to, and until the codes are made, those they are made from.
+	lines Lines
+	open  *deflater // the block, from the first Compress to Finish
+	seen  int       // records of the lines already compressed
 }
 
-// AddLines compresses the records e appended to l since the last call. l
-// is the stream's until Reset: it keeps the last record, which the next
-// refers back to, and until the codes are made, those they are made from;
-// the rest it drops.
-func (s *LineStream) AddLines(e *Encoder, l *Lines) {
+// Lines is where records go (Encoder.Append) before Compress.
+func (s *LineStream) Lines() *Lines { return &s.lines }
+
+// Compress compresses the records e appended to Lines since the last call.
+func (s *LineStream) Compress(e *Encoder) {
+	l := &s.lines
 	if s.open == nil {
 		s.member.start()
 		s.open = deflaters.Get().(*deflater)
@@ -131,9 +132,6 @@ func (s *LineStream) AddLines(e *Encoder, l *Lines) {
 	}
 }
 
-// Len is the size of the member so far.
-func (s *LineStream) Len() int { return s.member.Len() }
-
 // Finish ends the member and returns it; it stays finished, and the same,
 // until Reset.
 func (s *LineStream) Finish() []byte {
@@ -145,13 +143,14 @@ func (s *LineStream) Finish() []byte {
 	return s.member.Finish()
 }
 
-// Reset empties s, keeping its memory; the lines it was given are free.
+// Reset empties s, keeping its memory.
 func (s *LineStream) Reset() {
 	if s.open != nil {
 		s.open.release()
 	}
 	s.member.Reset()
-	*s = LineStream{member: s.member}
+	s.lines.Reset()
+	*s = LineStream{member: s.member, lines: s.lines}
 }
 
 var deflaters = sync.Pool{New: func() any {

@@ -189,15 +189,15 @@ func TestLineStream(t *testing.T) {
 	huge.ID = strings.Repeat("ü\"x", 20000) // a record longer than deflate's window
 
 	var st predlog.LineStream
-	var l predlog.Lines
+	l := st.Lines()
 	var want []byte
 	add := func(e *predlog.Encoder, rs ...predlog.Record) {
 		before := l.Len()
 		for i := range rs {
-			e.Append(&l, &rs[i])
+			e.Append(l, &rs[i])
 		}
 		want = append(want, l.Bytes()[before:]...)
-		st.AddLines(e, &l)
+		st.Compress(e)
 	}
 	step := []int{1, 1, 2, 7, 1, 30, 100, 1, 3}
 	for i, k := 0, 0; i < len(recs); k++ {
@@ -221,7 +221,6 @@ func TestLineStream(t *testing.T) {
 	// Fewer records than the codes' sample, one at a time, and none.
 	for _, n := range []int{0, 1, 5} {
 		st.Reset()
-		l.Reset()
 		want = want[:0]
 		for i := range n {
 			add(enc, recs[i])
@@ -244,14 +243,14 @@ func FuzzEncoderCompress(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id, source, plan string, x, p float64, n uint16) {
 		// All the records, the same in two pieces, and a record at a
 		// time; past the sample that fixes the codes.
-		var lines, first, second, growing predlog.Lines
+		var lines, first, second predlog.Lines
 		var ls predlog.LineStream
 		for i := range int(n % 300) {
 			r := predlog.Record{ID: id[:i%(len(id)+1)], Time: time.UnixMilli(int64(i) * 997), Source: source,
 				X: []float64{x * float64(i), 0}, S: []string{"", plan[:len(plan)*(i%5/4)]}, Out: []float64{p, 1 - p}, Latency: time.Duration(i)}
 			enc.Append(&lines, &r)
-			enc.Append(&growing, &r)
-			ls.AddLines(enc, &growing)
+			enc.Append(ls.Lines(), &r)
+			ls.Compress(enc)
 			if i < int(n%300)/2 {
 				enc.Append(&first, &r)
 			} else {

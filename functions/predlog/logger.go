@@ -61,7 +61,7 @@ type Logger struct {
 	queued int // records in cur and queue
 	// Written chunks' memory, for new chunks: two, as a chunk is usually
 	// begun while the one before is still being written.
-	free []chunk
+	free []LineStream
 	rec  Record // reused, so its cached text carries over between calls
 	wmu  sync.Mutex
 
@@ -74,13 +74,12 @@ type Logger struct {
 }
 
 // A chunk is the records of one object, gzipped as they come: each
-// request compresses its own records (LineStream.AddLines), so the cost is
+// request compresses its own records (LineStream.Compress), so the cost is
 // spread evenly over requests, where one compressing a whole chunk held
 // up every request waiting on the same core, and the records wait in
 // memory compressed, about 6 times smaller.
 type chunk struct {
 	gz    LineStream // one gzip member
-	lines Lines      // what AddLines keeps: the last record, for the next to refer to
 	n     int
 	first time.Time
 	key   string // fixed at the first attempt, so a retry overwrites it
@@ -125,7 +124,7 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 	if l.cur == nil {
 		l.cur = &chunk{first: now}
 		if n := len(l.free); n > 0 {
-			l.cur.gz, l.cur.lines = l.free[n-1].gz, l.free[n-1].lines
+			l.cur.gz = l.free[n-1]
 			l.free = l.free[:n-1]
 		}
 	}
@@ -143,10 +142,10 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 		if b.Text != nil {
 			rec.Text = b.Text[i*w : (i+1)*w]
 		}
-		l.enc.Append(&l.cur.lines, rec)
+		l.enc.Append(l.cur.gz.Lines(), rec)
 	}
 	rec.ID, rec.X, rec.S, rec.Text, rec.Out = "", nil, nil, nil, nil // the caller's memory is not the logger's to keep
-	l.cur.gz.AddLines(l.enc, &l.cur.lines)
+	l.cur.gz.Compress(l.enc)
 	l.cur.n += kept
 	l.queued += kept
 	full := l.cur.n >= l.opt.FlushRecords
@@ -242,8 +241,7 @@ func (l *Logger) writeQueued(ctx context.Context) error {
 		l.queued -= c.n
 		if len(l.free) < 2 {
 			c.gz.Reset()
-			c.lines.Reset()
-			l.free = append(l.free, chunk{gz: c.gz, lines: c.lines})
+			l.free = append(l.free, c.gz)
 		}
 		l.mu.Unlock()
 		l.written.Add(int64(c.n))
