@@ -38,7 +38,7 @@ const (
 
 func newFastServer(h http.Handler, maxBody int64, log *slog.Logger) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:      fastHandler(h, log),
+		Handler:      inTurns(fastHandler(h, log)),
 		ErrorHandler: fastError(maxBody),
 		// ReadTimeout covers the request line and headers; once they are
 		// in, the body gets its own time.
