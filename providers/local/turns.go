@@ -27,9 +27,11 @@ func inTurns(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 // poller pushes each onto the front of a list). Under load each poll wakes
 // a round of them, so the first to arrive could wait for the rest of this
 // round and then all of the next: on one core with 16 connections, a
-// 100-row request's p99 was 2.2 times its p50 and a one-row request's
-// 5 times (make bench-compare). Served oldest first, as a runtime patched
-// to keep the poll's order served them, the p99 fell by a third.
+// 100-row request's p99 was 2.2 times its p50 and a one-row request's 4 to
+// 7 times. Served oldest first, as a Go runtime patched to keep the poll's
+// order served them, the p99s fell by about a third (by hand, alternating
+// binaries), for one more goroutine switch per request (0-4% of one-row
+// throughput).
 //
 // So a request asks for its turn once it is read. The first to ask while
 // a handler is free yields until the goroutines woken with it have asked
