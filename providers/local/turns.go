@@ -61,7 +61,7 @@ func (ts *turns) wait() {
 	t := ts.pool.Get().(*turn)
 	ts.mu.Lock()
 	ts.asked = append(ts.asked, t)
-	if ts.free > 0 && !ts.dispatching && len(ts.queue) == 0 && len(ts.asked) == 1 {
+	if ts.free > 0 && !ts.dispatching { // so the queue is empty and t asked alone: hand ran since
 		ts.dispatching = true
 		for i, n := 0, 0; i < maxYields && n != len(ts.asked); i++ {
 			n = len(ts.asked)
