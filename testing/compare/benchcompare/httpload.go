@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -88,7 +89,7 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 			}
 		}
 	}
-	type series struct{ rps, p50, p99 []float64 }
+	type series struct{ rps, p50, p99, user, kernel []float64 }
 	res := map[*server][]series{}
 	for _, sv := range servers {
 		res[sv] = make([]series, len(mixes))
@@ -101,9 +102,11 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 				if err != nil {
 					return nil, err
 				}
-				s.log.Info("http", "server", sv.name, "mix", m.name, "run", run+1, "req/s", w.rps, "p50_ms", w.p50, "p99_ms", w.p99)
+				s.log.Info("http", "server", sv.name, "mix", m.name, "run", run+1, "req/s", w.rps, "p50_ms", w.p50, "p99_ms", w.p99,
+					"user_us", w.userUS, "kernel_us", w.kernelUS)
 				r := &res[sv][mi]
 				r.rps, r.p50, r.p99 = append(r.rps, w.rps), append(r.p50, w.p50), append(r.p99, w.p99)
+				r.user, r.kernel = append(r.user, w.userUS), append(r.kernel, w.kernelUS)
 			}
 		}
 	}
@@ -129,6 +132,15 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 				compare("HTTP", what+": throughput", against, newFigure("req/s", v.r.rps), newFigure("req/s", fastapi.rps), true, 20, "≥ 20×"),
 				compare("HTTP", what+": p50 latency", against, newFigure("ms", v.r.p50), newFigure("ms", fastapi.p50), false, 0, ""),
 				compare("HTTP", what+": p99 latency", against, newFigure("ms", v.r.p99), newFigure("ms", fastapi.p99), false, 10, "≤ 1/10"))
+		}
+		// Where a request's time goes, the same work on both sides: the
+		// kernel's part (loopback TCP) is much the same whatever the server,
+		// and bounds what a faster server can gain.
+		if s.taskset != "" {
+			same := res[mfNoLog][mi]
+			rows = append(rows,
+				compare("HTTP", m.name+", the same work: the server's user CPU per request", against, newFigure("µs", same.user), newFigure("µs", fastapi.user), false, 0, ""),
+				compare("HTTP", m.name+", the same work: the server's kernel CPU per request", against, newFigure("µs", same.kernel), newFigure("µs", fastapi.kernel), false, 0, ""))
 		}
 	}
 	rss := map[*server]float64{}
@@ -311,14 +323,18 @@ func logStats(ctx context.Context, mf *server) (string, error) {
 		l.Logged, l.Written, l.Objects, l.Buffered, l.Dropped, l.WriteErrors), nil
 }
 
-// wrkResult is what one wrk run measured.
+// wrkResult is what one wrk run measured, and the server's CPU time per
+// request meanwhile.
 type wrkResult struct {
-	rps, p50, p99 float64 // requests/s, milliseconds
+	rps, p50, p99    float64 // requests/s, milliseconds
+	requests         float64 // answered in the run
+	userUS, kernelUS float64 // µs a request (see serverCPU); 0 when the server is not pinned
 }
 
 var (
 	wrkRPS     = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)`)
 	wrkPct     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	wrkReqs    = regexp.MustCompile(`(?m)^\s+(\d+) requests in `)
 	wrkNon2xx  = regexp.MustCompile(`(?m)Non-2xx or 3xx responses:\s+(\d+)`)
 	wrkSockErr = regexp.MustCompile(`(?m)Socket errors:.*`)
 )
@@ -328,18 +344,59 @@ func (s *setup) wrk(ctx context.Context, sv *server, m mix, d time.Duration) (wr
 		"-s", filepath.Join(s.root, "testing", "compare", "wrk", "post.lua"), sv.url, "--")
 	args = append(args, m.bodies...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	before, cpuErr := s.serverCPU(sv)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk against %s: %w\n%s", sv.name, err, out)
 	}
+	after, err := s.serverCPU(sv)
 	if sv.p.exited() {
 		return wrkResult{}, sv.p.failure(fmt.Errorf("died under load"))
+	}
+	if cpuErr = errors.Join(cpuErr, err); cpuErr != nil {
+		return wrkResult{}, fmt.Errorf("%s's CPU time: %w", sv.name, cpuErr)
 	}
 	r, err := parseWrk(string(out))
 	if err != nil {
 		return r, fmt.Errorf("wrk against %s (%s): %w", sv.name, m.name, err)
 	}
+	if s.taskset != "" {
+		r.userUS = (after.user - before.user) * usPerTick / r.requests
+		r.kernelUS = (after.sys - before.sys) * usPerTick / r.requests
+	}
 	return r, nil
+}
+
+// cpuTicks is a process's user and system CPU time, in clock ticks.
+type cpuTicks struct{ user, sys float64 }
+
+// usPerTick: Linux counts these times in USER_HZ ticks, 100 a second.
+const usPerTick = 1e6 / 100
+
+// serverCPU reads the server's CPU time from /proc. Its system time holds
+// the loopback work its writes do (delivering each response to wrk's
+// socket, as softirq work in its context): the kernel's ticks land on
+// whatever task is current, and the server is the only busy one on its
+// core. Nothing is read when the server is not pinned.
+func (s *setup) serverCPU(sv *server) (cpuTicks, error) {
+	var t cpuTicks
+	if s.taskset == "" {
+		return t, nil
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", sv.p.pid()))
+	if err != nil {
+		return t, err
+	}
+	// Fields after the command's closing parenthesis: state is the first,
+	// utime the 12th and stime the 13th (proc(5): fields 3, 14 and 15).
+	_, rest, _ := bytes.Cut(stat, []byte(") "))
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return t, fmt.Errorf("/proc/%d/stat: %q", sv.p.pid(), stat)
+	}
+	t.user, _ = strconv.ParseFloat(f[11], 64)
+	t.sys, _ = strconv.ParseFloat(f[12], 64)
+	return t, nil
 }
 
 // parseWrk reads requests/s and the 50th and 99th percentile latencies
@@ -348,6 +405,9 @@ func parseWrk(text string) (wrkResult, error) {
 	var r wrkResult
 	if mm := wrkRPS.FindStringSubmatch(text); mm != nil {
 		r.rps, _ = strconv.ParseFloat(mm[1], 64)
+	}
+	if mm := wrkReqs.FindStringSubmatch(text); mm != nil {
+		r.requests, _ = strconv.ParseFloat(mm[1], 64)
 	}
 	for _, mm := range wrkPct.FindAllStringSubmatch(text, -1) {
 		v, _ := strconv.ParseFloat(mm[2], 64)
@@ -358,7 +418,7 @@ func parseWrk(text string) (wrkResult, error) {
 			r.p99 = v
 		}
 	}
-	if r.rps == 0 || r.p50 == 0 || r.p99 == 0 {
+	if r.rps == 0 || r.requests == 0 || r.p50 == 0 || r.p99 == 0 {
 		return r, fmt.Errorf("cannot read the report:\n%s", text)
 	}
 	// Every answer must have been a 200 for the figure to count.

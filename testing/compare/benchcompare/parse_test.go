@@ -32,7 +32,7 @@ func TestParseWrk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.rps != 19712.30 || r.p50 != 0.75 || r.p99 != 2.5 {
+	if r.rps != 19712.30 || r.requests != 197123 || r.p50 != 0.75 || r.p99 != 2.5 {
 		t.Errorf("parsed %+v", r)
 	}
 	slow := strings.Replace(wrkReport, "99%    2.50ms", "99%    1.20s", 1)
