@@ -4,15 +4,23 @@ import "golang.org/x/sys/cpu"
 
 // The float32 matrix product's inner kernel in AVX2 with FMA, where the
 // CPU has them: four rows by 16 columns (masked for the last columns),
-// accumulated in registers over the whole inner dimension.
+// accumulated in registers over the whole inner dimension; and the same
+// in AVX-512, 32 columns wide, where the CPU has that (twice the work an
+// instruction, which onnxruntime's own kernels use).
 
 //go:noescape
 func sgemm4x16(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask *int32, bias *float32, relu bool)
 
 //go:noescape
+func sgemm4x32(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask uint32, bias *float32, relu bool)
+
+//go:noescape
 func expF32(x *float32, n int)
 
-var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var (
+	haveFMA    = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	haveAVX512 = haveFMA && cpu.X86.HasAVX512F // x/sys/cpu also checks that the OS saves the registers
+)
 
 // expF32s sets x[i] = e^x[i] for x[i] <= 0, within about one float32
 // ulp, eight at a time where the CPU can, returning false where it cannot.
@@ -65,6 +73,13 @@ func gemmRowsFast(m, n, k int, a []float32, lda int, b []float32, ldb int, c, bi
 		return &bias[j]
 	}
 	tile := func(c []float32, ldc int, a *float32, lda int) {
+		if haveAVX512 {
+			for j := 0; j < n; j += 32 {
+				mask := uint32(uint64(1)<<min(32, n-j) - 1) // the columns left, at most 32
+				sgemm4x32(&c[j], ldc, a, lda, &b[j], ldb, k, mask, biasAt(j), relu)
+			}
+			return
+		}
 		j := 0
 		for ; j+16 <= n; j += 16 {
 			sgemm4x16(&c[j], ldc, a, lda, &b[j], ldb, k, nil, biasAt(j), relu)

@@ -197,3 +197,98 @@ exploop:
 expdone:
 	VZEROUPPER
 	RET
+
+// FMA4x32 is FMA4x16 on 512-bit registers: a[r][p] * b[p][0:32] into the
+// four rows' accumulators (Z0..Z7) from b's row in Z8, Z9.
+#define FMA4x32 \
+	VBROADCASTSS (SI), Z10; VFMADD231PS Z8, Z10, Z0; VFMADD231PS Z9, Z10, Z1 \
+	VBROADCASTSS (R13), Z11; VFMADD231PS Z8, Z11, Z2; VFMADD231PS Z9, Z11, Z3 \
+	VBROADCASTSS (R14), Z12; VFMADD231PS Z8, Z12, Z4; VFMADD231PS Z9, Z12, Z5 \
+	VBROADCASTSS (R9), Z13; VFMADD231PS Z8, Z13, Z6; VFMADD231PS Z9, Z13, Z7 \
+	ADDQ $4, SI; ADDQ $4, R13; ADDQ $4, R14; ADDQ $4, R9; ADDQ BX, DX
+
+// func sgemm4x32(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, mask uint32, bias *float32, relu bool)
+// sgemm4x16 in AVX-512, 32 columns at a time: the same sums in the same
+// order, lane for lane, so either kernel gives the same bits. mask's bit j
+// uses column j (all set for a full tile); the opmask registers keep
+// unused columns from being read or written.
+TEXT ·sgemm4x32(SB), NOSPLIT, $0-73
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $2, R8
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R9
+	SHLQ $2, R9
+	MOVQ b+32(FP), DX
+	MOVQ ldb+40(FP), BX
+	SHLQ $2, BX
+	MOVQ k+48(FP), CX
+	MOVL mask+56(FP), AX
+	KMOVW AX, K1
+	SHRL $16, AX
+	KMOVW AX, K2
+	LEAQ (DI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (SI)(R9*1), R13
+	LEAQ (R13)(R9*1), R14
+	LEAQ (R14)(R9*1), R9
+	MOVQ bias+64(FP), R8
+	TESTQ R8, R8
+	JE zloadc
+	VMOVUPS.Z 0(R8), K1, Z0
+	VMOVUPS.Z 64(R8), K2, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z1, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z1, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z1, Z7
+	JMP zstart
+
+zloadc:
+	VMOVUPS.Z 0(DI), K1, Z0
+	VMOVUPS.Z 64(DI), K2, Z1
+	VMOVUPS.Z 0(R10), K1, Z2
+	VMOVUPS.Z 64(R10), K2, Z3
+	VMOVUPS.Z 0(R11), K1, Z4
+	VMOVUPS.Z 64(R11), K2, Z5
+	VMOVUPS.Z 0(R12), K1, Z6
+	VMOVUPS.Z 64(R12), K2, Z7
+
+zstart:
+	TESTQ CX, CX
+	JE zclamp
+
+zloop:
+	VMOVUPS.Z 0(DX), K1, Z8
+	VMOVUPS.Z 64(DX), K2, Z9
+	FMA4x32
+	DECQ CX
+	JNE zloop
+
+zclamp:
+	MOVBLZX relu+72(FP), R8
+	TESTQ R8, R8
+	JE zstore
+	VPXORD Z13, Z13, Z13
+	VMAXPS Z13, Z0, Z0
+	VMAXPS Z13, Z1, Z1
+	VMAXPS Z13, Z2, Z2
+	VMAXPS Z13, Z3, Z3
+	VMAXPS Z13, Z4, Z4
+	VMAXPS Z13, Z5, Z5
+	VMAXPS Z13, Z6, Z6
+	VMAXPS Z13, Z7, Z7
+
+zstore:
+	VMOVUPS Z0, K1, 0(DI)
+	VMOVUPS Z1, K2, 64(DI)
+	VMOVUPS Z2, K1, 0(R10)
+	VMOVUPS Z3, K2, 64(R10)
+	VMOVUPS Z4, K1, 0(R11)
+	VMOVUPS Z5, K2, 64(R11)
+	VMOVUPS Z6, K1, 0(R12)
+	VMOVUPS Z7, K2, 64(R12)
+	VZEROUPPER
+	RET
