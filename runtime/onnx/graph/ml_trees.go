@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 
@@ -76,6 +77,7 @@ type ensemble struct {
 	nodes    []tnode
 	weights  []tweight
 	roots    []int32
+	height   []int32 // per tree: the longest path from its root, in splits
 	maxFeat  int
 	sameLEQ  bool // every split is BRANCH_LEQ without missing tracking
 	targets  int
@@ -94,10 +96,11 @@ type ensemble struct {
 }
 
 type treeScratch struct {
-	score []float64
-	has   []bool
-	row   []float64
-	res   []float32
+	leaves []*tnode
+	score  []float64
+	has    []bool
+	row    []float64
+	res    []float32
 }
 
 // rawTree is the v1/v3 attribute form.
@@ -396,11 +399,11 @@ func (e *ensemble) checkAcyclic() error {
 			stack = append(stack, int32(i))
 		}
 	}
-	seen := 0
+	order := make([]int32, 0, len(e.nodes)) // parents before children
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		seen++
+		order = append(order, i)
 		nd := e.nodes[i]
 		if nd.mode == modeLeaf {
 			continue
@@ -412,10 +415,65 @@ func (e *ensemble) checkAcyclic() error {
 			}
 		}
 	}
-	if seen != len(e.nodes) {
+	if len(order) != len(e.nodes) {
 		return fmt.Errorf("tree nodes form a cycle")
 	}
+	// Each tree's height, children before parents; and every leaf its own
+	// two children, so a walk that reaches one stays there (walk4).
+	height := make([]int32, len(e.nodes))
+	for _, i := range slices.Backward(order) {
+		nd := &e.nodes[i]
+		if nd.mode == modeLeaf {
+			nd.yes, nd.no = i, i
+			continue
+		}
+		height[i] = 1 + max(height[nd.yes], height[nd.no])
+	}
+	e.height = make([]int32, len(e.roots))
+	for t, root := range e.roots {
+		e.height[t] = height[root]
+	}
 	return nil
+}
+
+// leaves finds each tree's leaf for x, in tree order.
+func (e *ensemble) leaves(x []float64, dst []*tnode) []*tnode {
+	dst = dst[:0]
+	t := 0
+	if e.sameLEQ {
+		for ; t+4 <= len(e.roots); t += 4 {
+			dst = e.walk4(x, t, dst)
+		}
+	}
+	for ; t < len(e.roots); t++ {
+		dst = append(dst, e.leaf(e.roots[t], x))
+	}
+	return dst
+}
+
+// walk4 walks trees t to t+3 together, a step of each in turn, without
+// branches: which way a row goes is a coin toss to the branch predictor,
+// and four walks at once keep the core busy while each waits for its next
+// node. A walk at a leaf stays there until the tallest of the four ends.
+func (e *ensemble) walk4(x []float64, t int, dst []*tnode) []*tnode {
+	nodes := e.nodes
+	step := func(i int32) int32 {
+		nd := &nodes[i]
+		return nd.no ^ (nd.yes^nd.no)&-b2i(x[nd.feat] <= nd.thr)
+	}
+	a, b, c, d := e.roots[t], e.roots[t+1], e.roots[t+2], e.roots[t+3]
+	for range max(e.height[t], e.height[t+1], e.height[t+2], e.height[t+3]) {
+		a, b, c, d = step(a), step(b), step(c), step(d)
+	}
+	return append(dst, &nodes[a], &nodes[b], &nodes[c], &nodes[d])
+}
+
+// b2i is 1 for true (the compiler makes it a SETcc, not a branch).
+func b2i(v bool) int32 {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // leaf walks one tree for one row.
@@ -583,6 +641,7 @@ func (e *ensemble) row(x *Tensor, r, stride int, sc *treeScratch, f32 bool, outT
 // score accumulates every tree's leaf into sc.score/sc.has.
 func (e *ensemble) score(x []float64, sc *treeScratch, f32 bool) {
 	s, has := sc.score, sc.has
+	sc.leaves = e.leaves(x, sc.leaves)
 	clear(s)
 	clear(has)
 	rnd := func(v float64) float64 {
@@ -593,8 +652,8 @@ func (e *ensemble) score(x []float64, sc *treeScratch, f32 bool) {
 	}
 	if e.targets == 1 && !e.classify {
 		// onnxruntime's single-target path: the leaf's first weight.
-		for _, root := range e.roots {
-			w := rnd(e.weights[e.leaf(root, x).w0].w)
+		for _, l := range sc.leaves {
+			w := rnd(e.weights[l.w0].w)
 			switch e.agg {
 			case aggSum, aggAverage:
 				s[0] = rnd(s[0] + w)
@@ -613,8 +672,7 @@ func (e *ensemble) score(x []float64, sc *treeScratch, f32 bool) {
 	}
 	if e.agg == aggSum || e.agg == aggAverage {
 		// The common case, with no switch per weight.
-		for _, root := range e.roots {
-			l := e.leaf(root, x)
+		for _, l := range sc.leaves {
 			ws := e.weights[l.w0 : l.w0+l.wn]
 			if f32 {
 				for _, w := range ws {
@@ -630,8 +688,7 @@ func (e *ensemble) score(x []float64, sc *treeScratch, f32 bool) {
 		}
 		return
 	}
-	for _, root := range e.roots {
-		l := e.leaf(root, x)
+	for _, l := range sc.leaves {
 		for _, w := range e.weights[l.w0 : l.w0+l.wn] {
 			v := rnd(w.w)
 			t := w.target
