@@ -12,6 +12,17 @@
 	VBROADCASTSS (R9), Y13; VFMADD231PS Y8, Y13, Y6; VFMADD231PS Y9, Y13, Y7 \
 	ADDQ $4, SI; ADDQ $4, R13; ADDQ $4, R14; ADDQ $4, R9; ADDQ BX, DX
 
+// ROWS4 loads what both matrix kernels take alike: the four rows of c
+// (DI, R10, R11, R12) and of a (SI, R13, R14, R9), b and its row length in
+// bytes (DX, BX), and k (CX).
+#define ROWS4 \
+	MOVQ c+0(FP), DI; MOVQ ldc+8(FP), R8; SHLQ $2, R8 \
+	MOVQ a+16(FP), SI; MOVQ lda+24(FP), R9; SHLQ $2, R9 \
+	MOVQ b+32(FP), DX; MOVQ ldb+40(FP), BX; SHLQ $2, BX \
+	MOVQ k+48(FP), CX \
+	LEAQ (DI)(R8*1), R10; LEAQ (R10)(R8*1), R11; LEAQ (R11)(R8*1), R12 \
+	LEAQ (SI)(R9*1), R13; LEAQ (R13)(R9*1), R14; LEAQ (R14)(R9*1), R9
+
 // RELU8 clamps the eight accumulators at zero.
 #define RELU8 \
 	VXORPS Y13, Y13, Y13 \
@@ -32,23 +43,8 @@
 // bias, if not nil, replaces c's starting values (c = bias + a*b, a fused
 // Gemm bias); relu clamps the sums at zero as they are stored.
 TEXT ·sgemm4x16(SB), NOSPLIT, $0-73
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	SHLQ $2, R8
-	MOVQ a+16(FP), SI
-	MOVQ lda+24(FP), R9
-	SHLQ $2, R9
-	MOVQ b+32(FP), DX
-	MOVQ ldb+40(FP), BX
-	SHLQ $2, BX
-	MOVQ k+48(FP), CX
+	ROWS4
 	MOVQ mask+56(FP), AX
-	LEAQ (DI)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R12
-	LEAQ (SI)(R9*1), R13
-	LEAQ (R13)(R9*1), R14
-	LEAQ (R14)(R9*1), R9
 	MOVQ bias+64(FP), R8
 	TESTQ AX, AX
 	JNE masked
@@ -213,26 +209,11 @@ expdone:
 // uses column j (all set for a full tile); the opmask registers keep
 // unused columns from being read or written.
 TEXT ·sgemm4x32(SB), NOSPLIT, $0-73
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	SHLQ $2, R8
-	MOVQ a+16(FP), SI
-	MOVQ lda+24(FP), R9
-	SHLQ $2, R9
-	MOVQ b+32(FP), DX
-	MOVQ ldb+40(FP), BX
-	SHLQ $2, BX
-	MOVQ k+48(FP), CX
+	ROWS4
 	MOVL mask+56(FP), AX
 	KMOVW AX, K1
 	SHRL $16, AX
 	KMOVW AX, K2
-	LEAQ (DI)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R12
-	LEAQ (SI)(R9*1), R13
-	LEAQ (R13)(R9*1), R14
-	LEAQ (R14)(R9*1), R9
 	MOVQ bias+64(FP), R8
 	TESTQ R8, R8
 	JE zloadc
