@@ -380,12 +380,18 @@ func (e *ensemble) load(r *rawTree) error {
 			return fmt.Errorf("tree %d node %d is a leaf without a weight", r.treeIDs[i], r.nodeIDs[i])
 		}
 	}
-	return e.checkAcyclic()
+	topo, err := e.topoOrder()
+	if err != nil {
+		return err
+	}
+	e.planWalks(topo)
+	return nil
 }
 
-// checkAcyclic refuses trees whose child links loop, which would make a
-// walk never end (Kahn's algorithm over the child edges).
-func (e *ensemble) checkAcyclic() error {
+// topoOrder orders the nodes parents first, refusing trees whose child
+// links loop, which would make a walk never end (Kahn's algorithm over the
+// child edges).
+func (e *ensemble) topoOrder() ([]int32, error) {
 	indeg := make([]int32, len(e.nodes))
 	for _, nd := range e.nodes {
 		if nd.mode != modeLeaf {
@@ -416,10 +422,15 @@ func (e *ensemble) checkAcyclic() error {
 		}
 	}
 	if len(order) != len(e.nodes) {
-		return fmt.Errorf("tree nodes form a cycle")
+		return nil, fmt.Errorf("tree nodes form a cycle")
 	}
-	// Each tree's height, children before parents; and every leaf its own
-	// two children, so a walk that reaches one stays there (walk4).
+	return order, nil
+}
+
+// planWalks notes each tree's height (children before parents in reverse
+// topological order) and makes every leaf its own two children, so a walk
+// that reaches one stays there (walk4).
+func (e *ensemble) planWalks(order []int32) {
 	height := make([]int32, len(e.nodes))
 	for _, i := range slices.Backward(order) {
 		nd := &e.nodes[i]
@@ -433,7 +444,6 @@ func (e *ensemble) checkAcyclic() error {
 	for t, root := range e.roots {
 		e.height[t] = height[root]
 	}
-	return nil
 }
 
 // leaves finds each tree's leaf for x, in tree order.
