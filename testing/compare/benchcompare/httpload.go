@@ -134,8 +134,8 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 				compare("HTTP", what+": p99 latency", against, newFigure("ms", v.r.p99), newFigure("ms", fastapi.p99), false, 10, "≤ 1/10"))
 		}
 		// Where a request's time goes, the same work on both sides: the
-		// kernel's part (loopback TCP) is much the same whatever the server,
-		// and bounds what a faster server can gain.
+		// kernel's part (a loopback read and write at the least) is a floor
+		// no server code removes, and bounds what a faster server can gain.
 		if s.taskset != "" {
 			same := res[mfNoLog][mi]
 			rows = append(rows,
