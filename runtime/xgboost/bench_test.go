@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"os"
 	"testing"
 
 	"github.com/modelfn/modelfn/runtime"
@@ -17,17 +16,7 @@ import (
 // real traffic. (A branchless walk of four trees at once, which doubled
 // the ONNX forest's speed, was slower here on both.)
 func BenchmarkPredict(b *testing.B) {
-	var exp expected
-	readJSON(b, "testdata/binary_logistic.expected.json", &exp)
-	data, err := os.ReadFile("testdata/binary_logistic.model.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := numericSchema(b, exp.Features)
-	m, err := runtime.Open(Format, data, runtime.Spec{Schema: s})
-	if err != nil {
-		b.Fatal(err)
-	}
+	exp, s, m := openFixture(b, "binary_logistic")
 	rng := rand.New(rand.NewSource(1))
 	for _, fresh := range []bool{false, true} {
 		const n = 1000

@@ -19,6 +19,23 @@ type expected struct {
 	Predictions [][]float64  `json:"predictions"`
 }
 
+// openFixture opens testdata/<name>.model.json with a numeric schema of
+// its features, and reads what xgboost predicted for its rows.
+func openFixture(t testing.TB, name string) (*expected, *runtime.Schema, runtime.Model) {
+	var exp expected
+	readJSON(t, filepath.Join("testdata", name+".expected.json"), &exp)
+	data, err := os.ReadFile(filepath.Join("testdata", name+".model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := numericSchema(t, exp.Features)
+	m, err := runtime.Open(Format, data, runtime.Spec{Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &exp, s, m
+}
+
 func numericSchema(t testing.TB, names []string) *runtime.Schema {
 	fs := make([]runtime.Feature, len(names))
 	for i, n := range names {
@@ -42,17 +59,7 @@ func TestMatchesXGBoost(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(path), ".expected.json")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var exp expected
-			readJSON(t, path, &exp)
-			data, err := os.ReadFile(filepath.Join("testdata", name+".model.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := numericSchema(t, exp.Features)
-			m, err := runtime.Open(Format, data, runtime.Spec{Schema: s})
-			if err != nil {
-				t.Fatal(err)
-			}
+			exp, s, m := openFixture(t, name)
 			b := runtime.NewBatch(s, len(exp.Rows))
 			for i, row := range exp.Rows {
 				r := b.Begin(i)
