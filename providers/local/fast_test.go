@@ -113,7 +113,7 @@ func checkError(t *testing.T, url, body string, status int, code string) {
 	}
 }
 
-func serveFast(t *testing.T, srv *fasthttp.Server) string {
+func serveFast(t *testing.T, srv fastServer) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
