@@ -64,6 +64,9 @@ type chunk struct {
 	batch *mrt.Batch
 	outv  []float64
 	keep  []int // positions of the rows that passed validation
+	// Their lines and stable ids.
+	keptLines []int
+	ids       []string
 }
 
 type rowError struct {
@@ -291,14 +294,17 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	c.out, c.logN = c.out[:0], 0
 	c.records.Reset()
 	rec := predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
-	var idBuf []byte
 	w := b.Width()
 	if r.csv != nil && r.s.LogBucket != nil {
 		rec.Text = make([]string, w)
 	}
+	c.keptLines = c.keptLines[:0]
+	for _, i := range c.keep {
+		c.keptLines = append(c.keptLines, c.lines[i])
+	}
+	c.ids = predlog.StableIDs(c.ids[:0], r.when, r.seed, c.keptLines)
 	for j, i := range c.keep {
-		idBuf = rowSeed(idBuf, r.seed, c.lines[i])
-		id := predlog.StableID(r.when, string(idBuf))
+		id := c.ids[j]
 		out := c.outv[j*k : (j+1)*k]
 		if r.csv != nil {
 			c.out = append(c.out, c.csv.Raw[i]...) // the record as it was written
@@ -324,14 +330,6 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 		c.log = r.s.Encoder.Piece(c.log[:0], &c.records)
 	}
 	return nil
-}
-
-// rowSeed is what a row's stable id derives from: the input's identity and
-// the row's line.
-func rowSeed(buf []byte, seed string, line int) []byte {
-	buf = append(buf[:0], seed...)
-	buf = append(buf, '#')
-	return strconv.AppendInt(buf, int64(line), 10)
 }
 
 func (c *chunk) row(i int) []byte {

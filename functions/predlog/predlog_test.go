@@ -431,6 +431,10 @@ func TestStableID(t *testing.T) {
 	if a != "01a212ce-6188-7d70-aa3e-8321610239cf" {
 		t.Fatalf("StableID changed: %s", a)
 	}
+	if ids := predlog.StableIDs([]string{"x"}, when, "k", []int{1, 2, 1234567}); strings.Join(ids, " ") !=
+		strings.Join([]string{"x", a, predlog.StableID(when, "k#2"), predlog.StableID(when, "k#1234567")}, " ") {
+		t.Fatalf("StableIDs: %v", ids)
+	}
 	if tm, ok := predlog.IDTime(a); !ok || !tm.Equal(when) {
 		t.Fatalf("time %v %v", tm, ok)
 	}
