@@ -55,7 +55,7 @@ func TestWatchdog(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/slow":
-			time.Sleep(3 * l.body)
+			time.Sleep(2 * l.body) // longer than every limit
 		case "/big":
 			w.Write(make([]byte, 64<<20))
 			return
@@ -71,17 +71,22 @@ func TestWatchdog(t *testing.T) {
 	go srv.Server.Serve(w) // with l, not serverLimits
 	t.Cleanup(func() { srv.Shutdown() })
 	addr := ln.Addr().String()
-
-	// trickle sends head, then trickle one byte each tick, and returns the
-	// first line of the answer and when it came.
-	trickle := func(t *testing.T, head, trickle string) (string, time.Duration) {
+	// send opens a connection and writes head on it.
+	send := func(t *testing.T, head string) net.Conn {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
-		start := time.Now()
+		t.Cleanup(func() { conn.Close() })
 		conn.Write([]byte(head))
+		return conn
+	}
+
+	// trickle sends head, then trickle one byte each tick, and returns the
+	// first line of the answer and when it came.
+	trickle := func(t *testing.T, head, trickle string) (string, time.Duration) {
+		start := time.Now()
+		conn := send(t, head)
 		go func() {
 			for i := 0; ; i++ {
 				time.Sleep(l.tick)
@@ -118,12 +123,7 @@ func TestWatchdog(t *testing.T) {
 		}
 	})
 	t.Run("idle connection", func(t *testing.T) {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		conn := send(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		r := bufio.NewReader(conn)
 		resp, err := http.ReadResponse(r, nil)
 		if err != nil || resp.StatusCode != 200 {
@@ -153,12 +153,7 @@ func TestWatchdog(t *testing.T) {
 		}
 	})
 	t.Run("an unread response is cut off", func(t *testing.T) {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.Write([]byte("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"))
+		send(t, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
 		for deadline := time.Now().Add(time.Minute); watched(w) > 0; time.Sleep(l.tick) {
 			if time.Now().After(deadline) {
 				t.Fatal("the server still holds the connection of a client that reads nothing")
