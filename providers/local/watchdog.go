@@ -67,13 +67,18 @@ func (w *watchdog) Close() error {
 	return w.Listener.Close()
 }
 
+// run looks at the connections every tick until the listener is closed
+// and the connections it left are too (a graceful shutdown waits for
+// them, so a slow client must still be cut off then).
 func (w *watchdog) run() {
 	t := time.NewTicker(w.tick)
 	defer t.Stop()
+	stop := w.stop
 	for {
 		select {
-		case <-w.stop:
-			return
+		case <-stop:
+			stop = nil
+			continue
 		case <-t.C:
 		}
 		now := w.now.Add(1)
@@ -83,7 +88,11 @@ func (w *watchdog) run() {
 				c.cutOff(due&1 == writing)
 			}
 		}
+		left := len(w.conns)
 		w.mu.Unlock()
+		if stop == nil && left == 0 {
+			return
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package local
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -48,7 +49,7 @@ func TestHeadersEnd(t *testing.T) {
 // bodies are answered 408 once their own limit runs out (and not before),
 // an idle connection is closed quietly, a handler slower than every limit
 // still answers on a connection that stays usable, and a response the
-// client does not read is cut off.
+// client does not read is cut off, also while the server shuts down.
 func TestWatchdog(t *testing.T) {
 	l := limits{header: 400 * time.Millisecond, body: 1500 * time.Millisecond, write: 400 * time.Millisecond,
 		idle: 400 * time.Millisecond, tick: 20 * time.Millisecond}
@@ -158,6 +159,22 @@ func TestWatchdog(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatal("the server still holds the connection of a client that reads nothing")
 			}
+		}
+	})
+	t.Run("a graceful shutdown does not wait on a slow client", func(t *testing.T) {
+		conn := send(t, "POST /predict HTTP/1.1\r\nHost: x\r\n")
+		go func() {
+			for conn.SetWriteDeadline(time.Now().Add(time.Minute)); ; time.Sleep(l.tick) {
+				if _, err := conn.Write([]byte("X: y\r\n")); err != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(l.tick) // the server has the connection
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := srv.ShutdownWithContext(ctx); err != nil {
+			t.Fatalf("shutdown: %v (the slow client held it)", err)
 		}
 	})
 }
