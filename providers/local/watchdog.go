@@ -41,7 +41,8 @@ type watchdog struct {
 	once  sync.Once
 }
 
-// watch returns ln with its connections kept to l; closing it stops the watchdog.
+// watch returns ln with its connections kept to l, until it is closed and
+// the connections it accepted are too.
 func watch(ln net.Listener, l limits) *watchdog {
 	w := &watchdog{Listener: ln, limits: l, conns: map[*watchedConn]struct{}{}, stop: make(chan struct{})}
 	w.now.Store(1)
