@@ -34,17 +34,8 @@ type server struct {
 
 func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 	one, hundred := filepath.Join(s.tmp, "one.json"), filepath.Join(s.tmp, "hundred.json")
-	for _, f := range []struct {
-		path string
-		n    int
-	}{{one, 1}, {hundred, 100}} {
-		b, err := s.ex.body(f.n)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(f.path, b, 0o644); err != nil {
-			return nil, err
-		}
+	if err := errors.Join(s.writeBody(one, 1), s.writeBody(hundred, 100)); err != nil {
+		return nil, err
 	}
 	mixes := []mix{
 		{"1 row/request", []string{one}, 1},
@@ -158,6 +149,15 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 	mem.Note = "modelfn's prediction log during the runs: " + stats
 	rows = append(rows, mem)
 	return rows, nil
+}
+
+// writeBody writes a request of the example's first n holdout rows to path.
+func (s *setup) writeBody(path string, n int) error {
+	b, err := s.ex.body(n)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // Variants of the example bundle's prediction log, beside the default

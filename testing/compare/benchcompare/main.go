@@ -18,6 +18,7 @@
 // -out (JSON) and the same name with .md.
 //
 //	go run ./testing/compare/benchcompare [-sections http,cold,batch,drift,onnx] [-wait-load 1.0]
+//	go run ./testing/compare/benchcompare -sections floor -out testing/compare/results/floor.json
 package main
 
 import (
@@ -63,6 +64,7 @@ type setup struct {
 	python, wrkBin                          string
 	rieBin, versitygwBin, taskset           string
 	modelfnBin, batchBin, driftBin, onnxBin string
+	floorBin                                string
 	ex                                      *example
 	log                                     *slog.Logger
 }
@@ -132,8 +134,8 @@ func main() {
 
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	for _, sec := range cfg.sections {
-		if !slices.Contains([]string{"http", "cold", "batch", "drift", "onnx"}, sec) {
-			return fmt.Errorf("-sections: unknown %q (http, cold, batch, drift, onnx)", sec)
+		if !slices.Contains([]string{"http", "cold", "batch", "drift", "onnx", "floor"}, sec) {
+			return fmt.Errorf("-sections: unknown %q (http, cold, batch, drift, onnx, floor)", sec)
 		}
 	}
 	s, cleanup, err := prepare(ctx, cfg, log)
@@ -160,6 +162,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("measuring", "load1", res.Load.Start, "sections", cfg.sections)
 	steps := map[string]func(context.Context) ([]Row, error){
 		"http": s.httpSection, "cold": s.coldSection, "batch": s.batchSection, "drift": s.driftSection, "onnx": s.onnxSection,
+		"floor": s.floorSection,
 	}
 	for _, sec := range cfg.sections {
 		log.Info("section", "name", sec)
@@ -248,14 +251,17 @@ func prepare(ctx context.Context, cfg config, log *slog.Logger) (*setup, func(),
 		return fail(fmt.Errorf("Debian's python3 with xgboost: %w (make tools-apt)", err))
 	}
 	type build struct {
-		dst *string
-		pkg string
+		dst      *string
+		pkg, dir string // dir: the module's, when not modelfn's
 	}
 	var builds []build
-	if on("http") || on("cold") {
-		builds = append(builds, build{&s.modelfnBin, "./cmd/modelfn"})
+	if on("http") || on("cold") || on("floor") {
+		builds = append(builds, build{dst: &s.modelfnBin, pkg: "./cmd/modelfn"})
 	}
-	if on("http") {
+	if on("floor") { // its own module, so gnet is no dependency of modelfn
+		builds = append(builds, build{dst: &s.floorBin, pkg: ".", dir: "testing/compare/floor"})
+	}
+	if on("http") || on("floor") {
 		if s.wrkBin, err = need("wrk", "make tools-apt"); err != nil {
 			return fail(err)
 		}
@@ -269,23 +275,23 @@ func prepare(ctx context.Context, cfg config, log *slog.Logger) (*setup, func(),
 		}
 	}
 	if on("batch") {
-		builds = append(builds, build{&s.batchBin, "./testing/compare/batchscore"})
+		builds = append(builds, build{dst: &s.batchBin, pkg: "./testing/compare/batchscore"})
 	}
 	if on("drift") {
-		builds = append(builds, build{&s.driftBin, "./testing/drift/benchdrift"})
+		builds = append(builds, build{dst: &s.driftBin, pkg: "./testing/drift/benchdrift"})
 	}
 	if on("onnx") {
-		builds = append(builds, build{&s.onnxBin, "./testing/onnx/benchcmp"})
+		builds = append(builds, build{dst: &s.onnxBin, pkg: "./testing/onnx/benchcmp"})
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	for _, b := range builds {
-		*b.dst = filepath.Join(tmp, "bin", filepath.Base(b.pkg))
-		log.Info("building", "pkg", b.pkg)
+		*b.dst = filepath.Join(tmp, "bin", filepath.Base(filepath.Join(b.dir, b.pkg)))
+		log.Info("building", "pkg", b.pkg, "dir", b.dir)
 		cmd := exec.CommandContext(ctx, goBin, "build", "-o", *b.dst, b.pkg)
-		cmd.Dir = root
+		cmd.Dir = filepath.Join(root, b.dir)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fail(fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out))
 		}

@@ -16,6 +16,8 @@ const (
 	againstPandas  = "pandas"
 	againstScipy   = "scipy"
 	againstORT     = "onnxruntime"
+	againstGnet    = "gnet event loop"
+	againstBare    = "bare server"
 )
 
 var legend = map[string]string{
@@ -25,6 +27,8 @@ var legend = map[string]string{
 	againstPandas:  "`testing/compare/py/batch_pandas.py`: pandas read_csv, xgboost inplace_predict, to_csv (no per-row prediction id), on the same file in the same folder",
 	againstScipy:   "`testing/drift/compare_scipy.py` (scipy + numpy), against `testing/drift/benchdrift`, as `make bench-drift` runs them",
 	againstORT:     "onnxruntime-node 1.30 through `testing/onnx/ortrun.js`, as `make bench-onnx` (testing/onnx/benchcmp) runs it",
+	againstGnet:    "testing/compare/floor -design gnet: a server answering every request with a fixed body on gnet's event loop (one goroutine for all connections), pinned and loaded as modelfn serve is",
+	againstBare:    "testing/compare/floor -design goroutines: a server answering every request with a fixed body, a goroutine per connection, pinned and loaded as modelfn serve is",
 }
 
 // writeTable prints the results as Markdown: a header naming the machine,

@@ -1,7 +1,7 @@
 // Command floor is the cheapest HTTP server for `make bench-compare`'s
-// one-row load: it answers every request with a fixed JSON body and does
-// nothing else, so the CPU it spends per request is the floor of a server
-// design on this machine. It has two designs:
+// one-row load (its floor section): it answers every request with a fixed
+// JSON body and does nothing else, so the CPU it spends per request is the
+// floor of a server design on this machine. It has two designs:
 //
 //   - goroutines: Go's net package, a goroutine per connection, as
 //     modelfn's local server (fasthttp) is built;
@@ -9,8 +9,11 @@
 //     only what epoll says is ready.
 //
 // The difference between the two is what a different I/O model could take
-// from a one-row request; measure it with floor.sh. It is its own module so
-// that gnet is not a dependency of modelfn.
+// from a one-row request:
+//
+//	go run ./testing/compare/benchcompare -sections floor -out testing/compare/results/floor.json
+//
+// It is its own module so that gnet is not a dependency of modelfn.
 package main
 
 import (
