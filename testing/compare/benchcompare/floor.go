@@ -34,11 +34,7 @@ func (s *setup) floorSection(ctx context.Context) ([]Row, error) {
 		defer sv.p.stop(10 * time.Second)
 		servers = append(servers, sv)
 	}
-	bundle, err := s.bundleWithLog(logOffSetting)
-	if err != nil {
-		return nil, err
-	}
-	mf, err := s.startModelfnServer(ctx, s.pinned(0), bundle)
+	mf, err := s.startModelfnWithLog(ctx, logOffSetting)
 	if err != nil {
 		return nil, err
 	}

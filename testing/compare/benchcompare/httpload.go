@@ -50,16 +50,11 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 	defer mf.p.stop(30 * time.Second)
 	var variants []*server // log off, then sampled
 	for _, setting := range []string{logOffSetting, sampledSetting} {
-		bundle, err := s.bundleWithLog(setting)
-		if err != nil {
-			return nil, err
-		}
-		sv, err := s.startModelfnServer(ctx, s.pinned(0), bundle)
+		sv, err := s.startModelfnWithLog(ctx, setting)
 		if err != nil {
 			return nil, err
 		}
 		defer sv.p.stop(30 * time.Second)
-		sv.name = "modelfn, " + setting
 		variants = append(variants, sv)
 	}
 	mfNoLog, mfSampled := variants[0], variants[1]
@@ -227,6 +222,21 @@ func (s *setup) startModelfnServer(ctx context.Context, pin func(...string) []st
 	}
 	sv := &server{name: "modelfn", url: "http://" + addr + "/predict", p: p}
 	return sv, s.waitServing(ctx, sv)
+}
+
+// startModelfnWithLog starts modelfn serve on core 0 with one more
+// prediction_log setting (see bundleWithLog).
+func (s *setup) startModelfnWithLog(ctx context.Context, setting string) (*server, error) {
+	bundle, err := s.bundleWithLog(setting)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := s.startModelfnServer(ctx, s.pinned(0), bundle)
+	if err != nil {
+		return nil, err
+	}
+	sv.name = "modelfn, " + setting
+	return sv, nil
 }
 
 func (s *setup) startUvicorn(ctx context.Context, pin func(...string) []string) (*server, error) {
