@@ -228,7 +228,8 @@ func (h *Handler) putScratch(s *scratch) {
 }
 
 // score validates nothing (rows were validated while read), predicts,
-// assigns ids and logs. It is shared by both request formats.
+// assigns ids and logs. It is shared by both request formats; start, when
+// the request arrived, is the ids' time and the logged latency's start.
 func (h *Handler) score(ctx context.Context, s *scratch, start time.Time) *runtime.InputError {
 	b := s.batch
 	k := h.info.Outputs
@@ -243,7 +244,7 @@ func (h *Handler) score(ctx context.Context, s *scratch, start time.Time) *runti
 		h.slog.Error("predict: model failed", "err", err)
 		return &runtime.InputError{Row: -2, Code: "internal", Msg: "the model failed to score the rows"}
 	}
-	s.ids = predlog.NewIDs(s.ids[:0], b.Rows)
+	s.ids = predlog.NewIDs(s.ids[:0], b.Rows, start)
 	if h.log != nil {
 		h.log.Log(predlog.SourceHTTP, s.ids, b, s.out, k, time.Since(start))
 	}

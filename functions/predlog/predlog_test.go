@@ -216,7 +216,7 @@ func TestSample(t *testing.T) {
 	t.Parallel()
 	const n = 100_000
 	kept := 0
-	for _, id := range predlog.NewIDs(nil, n) {
+	for _, id := range predlog.NewIDs(nil, n, time.Now()) {
 		if predlog.Sample(0.1).Keep(id) {
 			kept++
 		}
@@ -399,7 +399,7 @@ func TestCorruptObjects(t *testing.T) {
 func TestNewIDs(t *testing.T) {
 	t.Parallel()
 	before := time.Now().Truncate(time.Millisecond)
-	ids := predlog.NewIDs([]string{"kept"}, 1000)
+	ids := predlog.NewIDs([]string{"kept"}, 1000, time.Now())
 	after := time.Now()
 	if len(ids) != 1001 || ids[0] != "kept" {
 		t.Fatalf("%d ids, first %q", len(ids), ids[0])
@@ -415,7 +415,7 @@ func TestNewIDs(t *testing.T) {
 			t.Fatalf("id %s: time %v, made between %v and %v", id, tm, before, after)
 		}
 	}
-	if len(predlog.NewIDs(nil, 0)) != 0 || predlog.NewID() == predlog.NewID() {
+	if len(predlog.NewIDs(nil, 0, time.Now())) != 0 || predlog.NewID() == predlog.NewID() {
 		t.Fatal("NewIDs(nil, 0) or NewID")
 	}
 }
