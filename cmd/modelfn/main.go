@@ -19,15 +19,25 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRoot().ExecuteContext(ctx); err != nil {
+	root, finish := newRoot()
+	err := root.ExecuteContext(ctx)
+	if ferr := finish(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "modelfn:", err)
 		os.Exit(1)
 	}
 }
 
-func newRoot() *cobra.Command {
-	var verbose bool
-	root := &cobra.Command{
+// newRoot is the command tree; finish ends what a run started across
+// commands (the --cpu-profile), to be called once it returns.
+func newRoot() (root *cobra.Command, finish func() error) {
+	var (
+		verbose bool
+		prof    cpuProfile
+	)
+	root = &cobra.Command{
 		Use:   "modelfn",
 		Short: "Turn a trained model into serverless predict, batch and monitor functions",
 		Long: `modelfn packages a trained model (XGBoost JSON, ONNX) into a bundle and runs it as
@@ -40,16 +50,18 @@ Start here:
   modelfn deploy --cloud aws --bundle churn`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			return prof.start()
 		},
 	}
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	root.PersistentFlags().StringVar(&prof.path, "cpu-profile", "", "write a CPU profile of the command to this `file` (go tool pprof reads it; make pgo uses it)")
 	root.AddCommand(newInitCmd(), newServeCmd(), newPredictCmd(), newMonitorCmd(), newDriftCmd(),
 		newBuildCmd(), newGenerateCmd(), newDeployCmd(), newDestroyCmd())
-	return root
+	return root, prof.stop
 }

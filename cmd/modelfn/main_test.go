@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,12 +15,15 @@ var example = filepath.Join(tools.Root(), "examples", "breast-cancer")
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	root := newRoot()
+	root, finish := newRoot()
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
 	err := root.Execute()
+	if ferr := finish(); err == nil {
+		err = ferr
+	}
 	return out.String(), err
 }
 
@@ -53,6 +57,32 @@ func TestInitThenPredict(t *testing.T) {
 	scored, _ := os.ReadFile(output)
 	if n := strings.Count(string(scored), "\n"); n != 171 {
 		t.Fatalf("output has %d lines", n)
+	}
+}
+
+// TestCPUProfile writes a profile of a command that pprof can read, also
+// when the command fails.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		fail bool
+	}{
+		{"ok", []string{"predict", "--bundle", filepath.Join(example, "bundle"), "--input", filepath.Join(example, "holdout.csv"), "--output", filepath.Join(dir, "out.csv")}, false},
+		{"failed", []string{"predict", "--bundle", filepath.Join(dir, "missing"), "--input", filepath.Join(example, "holdout.csv"), "--output", filepath.Join(dir, "out2.csv")}, true},
+	} {
+		path := filepath.Join(dir, c.name+".pprof")
+		out, err := run(t, append(c.args, "--cpu-profile", path)...)
+		if (err != nil) != c.fail {
+			t.Fatalf("%s: %v\n%s", c.name, err, out)
+		}
+		if b, err := exec.Command("go", "tool", "pprof", "-raw", path).CombinedOutput(); err != nil || !bytes.Contains(b, []byte("PeriodType: cpu nanoseconds")) {
+			t.Fatalf("%s: pprof cannot read %s: %v\n%s", c.name, path, err, b)
+		}
+	}
+	if _, err := run(t, "predict", "--cpu-profile", filepath.Join(dir, "no", "such", "dir", "p")); err == nil || !strings.Contains(err.Error(), "--cpu-profile") {
+		t.Fatalf("an unwritable profile path: %v", err)
 	}
 }
 

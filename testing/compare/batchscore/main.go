@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -45,16 +47,36 @@ func main() {
 	dir := flag.String("bucket", "", "folder of the file:// bucket holding input/")
 	key := flag.String("key", "", "the input object's key, e.g. input/rows.csv")
 	logOn := flag.Bool("log", true, "write the prediction log (the default when deployed)")
+	cpuProfile := flag.String("cpu-profile", "", "write a CPU profile of the run to this file (as modelfn --cpu-profile; make pgo)")
 	flag.Parse()
-	rep, err := run(context.Background(), *bundleDir, *dir, *key, *logOn)
+	if err := profiled(*cpuProfile, func() error {
+		rep, err := run(context.Background(), *bundleDir, *dir, *key, *logOn)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(rep)
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "batchscore:", err)
+		os.Exit(1)
+	}
+}
+
+// profiled runs f, under a CPU profile written to path unless path is "".
+func profiled(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "batchscore:", err)
-		os.Exit(1)
+		return err
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(rep); err != nil {
-		fmt.Fprintln(os.Stderr, "batchscore:", err)
-		os.Exit(1)
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return err
 	}
+	err = f()
+	pprof.StopCPUProfile()
+	return errors.Join(err, out.Close())
 }
 
 func run(ctx context.Context, bundleDir, dir, key string, logOn bool) (report, error) {
