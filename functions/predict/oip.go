@@ -355,9 +355,9 @@ func (h *Handler) fill(b *runtime.Batch, rows int, tensor func(row, col int) *oi
 func (h *Handler) appendOIPResponse(s *scratch, id string) []byte {
 	n, k := s.batch.Rows, h.info.Outputs
 	buf := append(s.buf[:0], `{"model_name":`...)
-	buf = appendQuoted(buf, h.name)
+	buf = append(buf, h.quotedName...)
 	buf = append(buf, `,"model_version":`...)
-	buf = appendQuoted(buf, h.version)
+	buf = append(buf, h.quotedVersion...)
 	if id != "" {
 		buf = append(buf, `,"id":`...)
 		buf = appendQuoted(buf, id)
@@ -380,16 +380,16 @@ func (h *Handler) appendOIPResponse(s *scratch, id string) []byte {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendQuoted(buf, h.info.Classes[argmax(s.out[i*k:(i+1)*k])])
+			buf = append(buf, h.quotedClasses[argmax(s.out[i*k:(i+1)*k])]...)
 		}
 		buf = append(buf, `]},{"name":"probabilities","datatype":"FP64","shape":[`...)
 		buf = fmt.Appendf(buf, "%d,%d", n, k)
 		buf = append(buf, `],"parameters":{"classes":[`...)
-		for j, c := range h.info.Classes {
+		for j, c := range h.quotedClasses {
 			if j > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendQuoted(buf, c)
+			buf = append(buf, c...)
 		}
 		buf = append(buf, `]},"data":[`...)
 	} else {

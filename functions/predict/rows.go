@@ -116,9 +116,9 @@ func (s *scratch) readBody(r *http.Request) (body []byte, rest io.Reader) {
 func (h *Handler) appendPredictions(s *scratch) []byte {
 	k := h.info.Outputs
 	buf := append(s.buf[:0], `{"model":`...)
-	buf = appendQuoted(buf, h.name)
+	buf = append(buf, h.quotedName...)
 	buf = append(buf, `,"version":`...)
-	buf = appendQuoted(buf, h.version)
+	buf = append(buf, h.quotedVersion...)
 	buf = append(buf, `,"predictions":[`...)
 	for i := 0; i < s.batch.Rows; i++ {
 		if i > 0 {
@@ -130,13 +130,13 @@ func (h *Handler) appendPredictions(s *scratch) []byte {
 		buf = append(buf, '"')
 		if h.info.Task == runtime.Classification {
 			buf = append(buf, `,"label":`...)
-			buf = appendQuoted(buf, h.info.Classes[argmax(out)])
+			buf = append(buf, h.quotedClasses[argmax(out)]...)
 			buf = append(buf, `,"probabilities":{`...)
-			for j, c := range h.info.Classes {
+			for j, c := range h.quotedClasses {
 				if j > 0 {
 					buf = append(buf, ',')
 				}
-				buf = appendQuoted(buf, c)
+				buf = append(buf, c...)
 				buf = append(buf, ':')
 				buf = predlog.AppendFloat(buf, out[j])
 			}
