@@ -13,7 +13,7 @@
 COMPARE_APT := python3-uvloop python3-httptools
 BENCH_COMPARE_FLAGS ?= -wait-load 1.0 -wait-max 1h
 
-.PHONY: tools-compare bench-compare
+.PHONY: tools-compare bench-compare pgo
 
 ## tools-compare: Debian's uvloop and httptools for uvicorn (apt-get only when missing)
 tools-compare: tools-apt
@@ -26,3 +26,8 @@ tools-compare: tools-apt
 ## bench-compare: the side-by-side table (BENCH_COMPARE_FLAGS="-sections http,cold -runs 3" for a part)
 bench-compare: tools-compare tools-aws-rie tools-versitygw tools-onnx
 	$(GO) run ./testing/compare/benchcompare $(BENCH_COMPARE_FLAGS)
+
+## pgo: remake cmd/modelfn/default.pgo, the profile go build optimizes modelfn with,
+## from modelfn serve and batch under the comparison's loads (a few minutes; commit the file)
+pgo: tools-compare
+	$(GO) run ./testing/compare/benchcompare -sections http,batch -runs 1 -long-runs 1 -sizes 1000000 -out "" -pgo $(CURDIR)/cmd/modelfn/default.pgo

@@ -4,6 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"debug/buildinfo"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/modelfn/modelfn/providers/build"
@@ -61,13 +64,27 @@ func TestBuildArm64Zip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	head := make([]byte, 20)
-	if _, err := r.Read(head); err != nil {
+	bin, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	r.Close()
 	// ELF, 64-bit, little-endian, e_machine 183 (EM_AARCH64).
-	if !bytes.HasPrefix(head, []byte("\x7fELF\x02\x01")) || head[18] != 183 || head[19] != 0 {
+	if head := bin[:20]; !bytes.HasPrefix(head, []byte("\x7fELF\x02\x01")) || head[18] != 183 || head[19] != 0 {
 		t.Errorf("bootstrap header % x: want a 64-bit little-endian ELF for aarch64", head)
+	}
+	// Optimized with modelfn's profile, as modelfn serve is.
+	info, err := buildinfo.Read(bytes.NewReader(bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgo := ""
+	for _, s := range info.Settings {
+		if s.Key == "-pgo" {
+			pgo = s.Value
+		}
+	}
+	if !strings.HasSuffix(pgo, "default.pgo") {
+		t.Errorf("bootstrap built with -pgo=%q, want %s", pgo, build.PGOFile)
 	}
 }

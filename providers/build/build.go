@@ -79,6 +79,16 @@ func ModuleDir(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("building a function needs Go and modelfn's source (run from a checkout of %s): %v", Module, err)
 }
 
+// PGOFile is the CPU profile go build optimizes modelfn with
+// (profile-guided optimization), from the module's root: `make pgo` makes
+// it from modelfn serve and batch scoring under load.
+const PGOFile = "cmd/modelfn/default.pgo"
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // Target is what to compile: a main package of this module (e.g.
 // "./providers/aws/bootstrap") for an OS and architecture, with build tags.
 type Target struct {
@@ -97,8 +107,14 @@ func Binary(ctx context.Context, t Target, out string, log io.Writer) error {
 	if err != nil {
 		return err
 	}
+	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-tags", strings.Join(t.Tags, ","), "-o", abs}
+	// modelfn's profile (see PGOFile) serves every function binary: they
+	// run the same predict, batch and log code as modelfn serve.
+	if pgo := filepath.Join(dir, filepath.FromSlash(PGOFile)); fileExists(pgo) {
+		args = append(args, "-pgo="+pgo)
+	}
 	fmt.Fprintf(log, "compiling %s for %s/%s\n", t.Pkg, t.GOOS, t.GOARCH)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-tags", strings.Join(t.Tags, ","), "-o", abs, t.Pkg)
+	cmd := exec.CommandContext(ctx, "go", append(args, t.Pkg)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
 	cmd.Stdout, cmd.Stderr = log, log

@@ -116,7 +116,8 @@ func (s *setup) batchModelfn(ctx context.Context, bundle, bucket, key string, n 
 			os.RemoveAll(filepath.Join(bucket, d))
 		}
 	}()
-	cmd := exec.CommandContext(ctx, s.batchBin, "-bundle", bundle, "-bucket", bucket, "-key", key, "-log="+strconv.FormatBool(logOn))
+	args := append([]string{"-bundle", bundle, "-bucket", bucket, "-key", key, "-log=" + strconv.FormatBool(logOn)}, s.profileArgs("-cpu-profile")...)
+	cmd := exec.CommandContext(ctx, s.batchBin, args...)
 	cmd.Env = baseEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

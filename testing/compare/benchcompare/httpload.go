@@ -215,8 +215,8 @@ func (s *setup) startModelfnServer(ctx context.Context, pin func(...string) []st
 		return nil, err
 	}
 	// One worker: GOMAXPROCS=1, as uvicorn runs one Python thread.
-	p, err := startProc("modelfn serve", s.root, []string{"GOMAXPROCS=1"},
-		pin(s.modelfnBin, "serve", "--bundle", bundle, "--addr", addr, "--data", data)...)
+	argv := append([]string{s.modelfnBin, "serve", "--bundle", bundle, "--addr", addr, "--data", data}, s.profileArgs("--cpu-profile")...)
+	p, err := startProc("modelfn serve", s.root, []string{"GOMAXPROCS=1"}, pin(argv...)...)
 	if err != nil {
 		return nil, err
 	}

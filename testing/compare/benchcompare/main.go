@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelfn/modelfn/providers/build"
 	"github.com/modelfn/modelfn/testing/tools"
 )
 
@@ -55,6 +56,7 @@ type config struct {
 	waitLoad     float64
 	waitMax      time.Duration
 	out          string
+	pgo          string
 }
 
 // setup is what the sections share: paths, built binaries, the example.
@@ -64,7 +66,9 @@ type setup struct {
 	python, wrkBin                          string
 	rieBin, versitygwBin, taskset           string
 	modelfnBin, batchBin, driftBin, onnxBin string
-	floorBin                                string
+	floorBin, goBin                         string
+	profiles                                string // -pgo: where modelfn processes write CPU profiles
+	profileCount                            int
 	ex                                      *example
 	log                                     *slog.Logger
 }
@@ -105,6 +109,7 @@ func main() {
 	flag.Float64Var(&cfg.waitLoad, "wait-load", 0, "first wait until the 1-minute load average is below this (0: don't wait)")
 	flag.DurationVar(&cfg.waitMax, "wait-max", time.Hour, "longest wait for that")
 	render := flag.String("render", "", "print the table of an earlier results file (JSON) instead of measuring")
+	flag.StringVar(&cfg.pgo, "pgo", "", "also write the modelfn processes' CPU profiles, merged, to this file (make pgo: "+build.PGOFile+")")
 	flag.StringVar(&cfg.out, "out", "testing/compare/results/latest.json", "results file (JSON; the table goes beside it as .md); \"\" for none")
 	flag.Parse()
 	cfg.sections = strings.Split(sections, ",")
@@ -171,6 +176,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			return fmt.Errorf("%s: %w", sec, err)
 		}
 		res.Rows = append(res.Rows, rows...)
+	}
+	if cfg.pgo != "" {
+		if err := s.mergeProfiles(ctx, cfg.pgo); err != nil {
+			return err
+		}
+		log.Info("profile for go build written", "file", cfg.pgo)
 	}
 	res.Finished, res.Load.End = time.Now(), loadAverage()
 	writeTable(os.Stdout, res)
@@ -250,16 +261,16 @@ func prepare(ctx context.Context, cfg config, log *slog.Logger) (*setup, func(),
 	if _, err := os.Stat(s.python); err != nil {
 		return fail(fmt.Errorf("Debian's python3 with xgboost: %w (make tools-apt)", err))
 	}
-	type build struct {
+	type program struct {
 		dst      *string
 		pkg, dir string // dir: the module's, when not modelfn's
 	}
-	var builds []build
+	var builds []program
 	if on("http") || on("cold") || on("floor") {
-		builds = append(builds, build{dst: &s.modelfnBin, pkg: "./cmd/modelfn"})
+		builds = append(builds, program{dst: &s.modelfnBin, pkg: "./cmd/modelfn"})
 	}
 	if on("floor") { // its own module, so gnet is no dependency of modelfn
-		builds = append(builds, build{dst: &s.floorBin, pkg: ".", dir: "testing/compare/floor"})
+		builds = append(builds, program{dst: &s.floorBin, pkg: ".", dir: "testing/compare/floor"})
 	}
 	if on("http") || on("floor") {
 		if s.wrkBin, err = need("wrk", "make tools-apt"); err != nil {
@@ -275,22 +286,33 @@ func prepare(ctx context.Context, cfg config, log *slog.Logger) (*setup, func(),
 		}
 	}
 	if on("batch") {
-		builds = append(builds, build{dst: &s.batchBin, pkg: "./testing/compare/batchscore"})
+		builds = append(builds, program{dst: &s.batchBin, pkg: "./testing/compare/batchscore"})
 	}
 	if on("drift") {
-		builds = append(builds, build{dst: &s.driftBin, pkg: "./testing/drift/benchdrift"})
+		builds = append(builds, program{dst: &s.driftBin, pkg: "./testing/drift/benchdrift"})
 	}
 	if on("onnx") {
-		builds = append(builds, build{dst: &s.onnxBin, pkg: "./testing/onnx/benchcmp"})
+		builds = append(builds, program{dst: &s.onnxBin, pkg: "./testing/onnx/benchcmp"})
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	if s.goBin, err = exec.LookPath("go"); err != nil {
+		s.goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	if cfg.pgo != "" {
+		s.profiles = filepath.Join(tmp, "profiles")
+		if err := os.Mkdir(s.profiles, 0o755); err != nil {
+			return fail(err)
+		}
 	}
 	for _, b := range builds {
 		*b.dst = filepath.Join(tmp, "bin", filepath.Base(filepath.Join(b.dir, b.pkg)))
 		log.Info("building", "pkg", b.pkg, "dir", b.dir)
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", *b.dst, b.pkg)
+		args := []string{"build", "-o", *b.dst}
+		// modelfn's programs with the profile cmd/modelfn is built with, so
+		// that each measures what a user's build runs.
+		if b.dir == "" {
+			args = append(args, "-pgo="+filepath.Join(root, build.PGOFile))
+		}
+		cmd := exec.CommandContext(ctx, s.goBin, append(args, b.pkg)...)
 		cmd.Dir = filepath.Join(root, b.dir)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fail(fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out))
