@@ -19,6 +19,7 @@
 //
 //	go run ./testing/compare/benchcompare [-sections http,cold,batch,drift,onnx] [-wait-load 1.0]
 //	go run ./testing/compare/benchcompare -sections floor -out testing/compare/results/floor.json
+//	go run ./testing/compare/benchcompare -sections http,batch -pgo cmd/modelfn/default.pgo   # make pgo
 package main
 
 import (
