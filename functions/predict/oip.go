@@ -363,12 +363,12 @@ func (h *Handler) appendOIPResponse(s *scratch, id string) []byte {
 		buf = appendQuoted(buf, id)
 	}
 	buf = append(buf, `,"parameters":{"prediction_ids":[`...)
-	for i, pid := range s.ids {
+	for i := range n {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, '"')
-		buf = append(buf, pid...)
+		buf = append(buf, s.id(i)...)
 		buf = append(buf, '"')
 	}
 	buf = append(buf, `]},"outputs":[`...)

@@ -85,15 +85,19 @@ func New(m runtime.Model, s *runtime.Schema, o Options) *Handler {
 
 // scratch is one request's reusable memory.
 type scratch struct {
-	batch *runtime.Batch
-	out   []float64
-	ids   []string
-	buf   []byte
-	body  []byte // a request body read whole
-	limit maxBytes
-	oip   oipRequest
-	dec   *jsontext.Decoder
+	batch  *runtime.Batch
+	out    []float64
+	idText []byte   // the rows' prediction ids, predlog.IDLen bytes each
+	ids    []string // the same, as the log takes them
+	buf    []byte
+	body   []byte // a request body read whole
+	limit  maxBytes
+	oip    oipRequest
+	dec    *jsontext.Decoder
 }
+
+// id is row i's prediction id.
+func (s *scratch) id(i int) []byte { return s.idText[i*predlog.IDLen : (i+1)*predlog.IDLen] }
 
 // ServeHTTP routes a request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -252,8 +256,9 @@ func (h *Handler) score(ctx context.Context, s *scratch, start time.Time) *runti
 		h.slog.Error("predict: model failed", "err", err)
 		return &runtime.InputError{Row: -2, Code: "internal", Msg: "the model failed to score the rows"}
 	}
-	s.ids = predlog.NewIDs(s.ids[:0], b.Rows, start)
-	if h.log != nil {
+	s.idText = predlog.AppendIDs(s.idText[:0], b.Rows, start)
+	if h.log != nil { // strings only for the log: an answer takes the text
+		s.ids = predlog.IDStrings(s.ids[:0], s.idText)
 		h.log.Log(predlog.SourceHTTP, s.ids, b, s.out, k, time.Since(start))
 	}
 	return nil
@@ -298,7 +303,18 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 // jsonType is shared by every answer: net/http only reads header values.
 var jsonType = []string{"application/json"}
 
+// A JSONWriter answers with a JSON body by itself: a front end whose
+// ResponseWriter sets the type and length its own way (the local server's
+// does) saves the header map's work and allocations for every answer.
+type JSONWriter interface {
+	WriteJSON(status int, body []byte)
+}
+
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	if jw, ok := w.(JSONWriter); ok {
+		jw.WriteJSON(status, body)
+		return
+	}
 	h := w.Header() // canonical keys set directly: no per-answer canonicalizing
 	h["Content-Type"] = jsonType
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}

@@ -126,7 +126,7 @@ func (h *Handler) appendPredictions(s *scratch) []byte {
 		}
 		out := s.out[i*k : (i+1)*k]
 		buf = append(buf, `{"id":"`...)
-		buf = append(buf, s.ids[i]...)
+		buf = append(buf, s.id(i)...)
 		buf = append(buf, '"')
 		if h.info.Task == runtime.Classification {
 			buf = append(buf, `,"label":`...)

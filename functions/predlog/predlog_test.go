@@ -216,7 +216,7 @@ func TestSample(t *testing.T) {
 	t.Parallel()
 	const n = 100_000
 	kept := 0
-	for _, id := range predlog.NewIDs(nil, n, time.Now()) {
+	for _, id := range predlog.IDStrings(nil, predlog.AppendIDs(nil, n, time.Now())) {
 		if predlog.Sample(0.1).Keep(id) {
 			kept++
 		}
@@ -393,13 +393,17 @@ func TestCorruptObjects(t *testing.T) {
 	}
 }
 
-// TestNewIDs: ids made together for a request are appended after what dst
-// holds, are distinct UUIDv7s (also across the reads of randomness, 64
-// ids each), and carry the time they were made.
-func TestNewIDs(t *testing.T) {
+// TestAppendIDs: ids made together for a request are appended after what
+// dst holds, are distinct UUIDv7s (also across the reads of randomness, 64
+// ids each), and carry the time they were made; IDStrings cuts them apart.
+func TestAppendIDs(t *testing.T) {
 	t.Parallel()
 	before := time.Now().Truncate(time.Millisecond)
-	ids := predlog.NewIDs([]string{"kept"}, 1000, time.Now())
+	text := predlog.AppendIDs([]byte("kept"), 1000, time.Now())
+	if len(text) != 4+1000*predlog.IDLen || string(text[:4]) != "kept" {
+		t.Fatalf("%d bytes, starting %q", len(text), text[:4])
+	}
+	ids := predlog.IDStrings([]string{"kept"}, text[4:])
 	after := time.Now()
 	if len(ids) != 1001 || ids[0] != "kept" {
 		t.Fatalf("%d ids, first %q", len(ids), ids[0])
@@ -415,8 +419,8 @@ func TestNewIDs(t *testing.T) {
 			t.Fatalf("id %s: time %v, made between %v and %v", id, tm, before, after)
 		}
 	}
-	if len(predlog.NewIDs(nil, 0, time.Now())) != 0 || predlog.NewID() == predlog.NewID() {
-		t.Fatal("NewIDs(nil, 0) or NewID")
+	if len(predlog.AppendIDs(nil, 0, time.Now())) != 0 || predlog.NewID() == predlog.NewID() {
+		t.Fatal("AppendIDs(nil, 0) or NewID")
 	}
 }
 

@@ -37,33 +37,44 @@ const (
 	SourceBatch = "batch"
 )
 
+// IDLen is the length of a prediction id's text.
+const IDLen = 36
+
 // NewID returns a prediction id: a UUIDv7, whose first 48 bits are the
 // time in milliseconds, so a label that arrives later finds the log
 // partition of its prediction from the id alone.
 func NewID() string {
-	var id [1]string
-	return NewIDs(id[:0], 1, time.Now())[0]
+	var text [IDLen]byte
+	return string(AppendIDs(text[:0], 1, time.Now()))
 }
 
-// NewIDs appends n prediction ids for the rows of one request, made at
-// time t (the request's arrival: the clock is read once a request): one
-// read of randomness per 64 ids and one string for them all; made one at
-// a time, ids were 4% of a 100-row request.
-func NewIDs(dst []string, n int, t time.Time) []string {
+// AppendIDs appends the text of n prediction ids for the rows of one
+// request, IDLen bytes each, made at time t (the request's arrival: the
+// clock is read once a request), with one read of randomness per 64 ids.
+// Made one at a time, ids were 4% of a 100-row request; made as strings
+// when no log keeps them, they were most of a one-row request's garbage.
+func AppendIDs(dst []byte, n int, t time.Time) []byte {
 	ms := uint64(t.UnixMilli())
-	var b strings.Builder
-	b.Grow(36 * n)
 	var random [10 * 64]byte // 74 random bits an id, read for 64 ids at a time
 	for i := range n {
 		if i%64 == 0 {
 			rand.Read(random[:10*min(64, n-i)])
 		}
 		text := idText(v7(ms, random[i%64*10:][:10]))
-		b.Write(text[:])
+		dst = append(dst, text[:]...)
 	}
-	all := b.String()
-	for i := range n {
-		dst = append(dst, all[36*i:36*(i+1)])
+	return dst
+}
+
+// IDStrings appends the ids of text (AppendIDs's) to dst as strings, cut
+// from one.
+func IDStrings(dst []string, text []byte) []string {
+	return cutIDs(dst, string(text))
+}
+
+func cutIDs(dst []string, all string) []string {
+	for i := 0; i+IDLen <= len(all); i += IDLen {
+		dst = append(dst, all[i:i+IDLen])
 	}
 	return dst
 }
@@ -78,23 +89,19 @@ func StableID(t time.Time, seed string) string {
 
 // StableIDs appends the stable ids of rows of one input, seed being the
 // input's identity: StableID(t, seed+"#"+line) for each line, made
-// together in one string as NewIDs makes its ids (one per row, with the
-// seed converted for each, was a seventh of a batch's CPU).
+// together in one string (one per row, with the seed converted for each,
+// was a seventh of a batch's CPU).
 func StableIDs(dst []string, t time.Time, seed string, lines []int) []string {
 	ms := uint64(t.UnixMilli())
 	in := append(append(make([]byte, 0, len(seed)+21), seed...), '#')
 	var b strings.Builder
-	b.Grow(36 * len(lines))
+	b.Grow(IDLen * len(lines))
 	for _, line := range lines {
 		h := sha256.Sum256(strconv.AppendInt(in[:len(seed)+1], int64(line), 10))
 		text := idText(v7(ms, h[:10]))
 		b.Write(text[:])
 	}
-	all := b.String()
-	for i := range lines {
-		dst = append(dst, all[36*i:36*(i+1)])
-	}
-	return dst
+	return cutIDs(dst, b.String())
 }
 
 // v7 is the UUIDv7 of the time ms and 10 bytes of which 74 bits are kept.
@@ -108,7 +115,7 @@ func v7(ms uint64, random []byte) (u uuid.UUID) {
 }
 
 // idText is u's text form, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.
-func idText(u uuid.UUID) (text [36]byte) {
+func idText(u uuid.UUID) (text [IDLen]byte) {
 	hex.Encode(text[0:8], u[0:4])
 	hex.Encode(text[9:13], u[4:6])
 	hex.Encode(text[14:18], u[6:8])

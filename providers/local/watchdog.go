@@ -55,7 +55,7 @@ func (w *watchdog) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	wc := &watchedConn{Conn: c, w: w}
+	wc := &watchedConn{Conn: c, w: w, remote: addrString(c.RemoteAddr())}
 	wc.arm(w.header, reading) // the first request's headers, from the connection's start
 	w.mu.Lock()
 	w.conns[wc] = struct{}{}
@@ -121,6 +121,9 @@ type watchedConn struct {
 	phase phase
 	eol   int8 // how much of a header-ending "\n\r\n" or "\n\n" the last read ended with
 	once  sync.Once
+	// Not the watchdog's: what every request on the connection gives as
+	// its RemoteAddr, made once (see exchange.load).
+	remote string
 }
 
 func (c *watchedConn) arm(d time.Duration, what int64) {
