@@ -84,11 +84,6 @@ func ModuleDir(ctx context.Context) (string, error) {
 // it from modelfn serve and batch scoring under load.
 const PGOFile = "cmd/modelfn/default.pgo"
 
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // Target is what to compile: a main package of this module (e.g.
 // "./providers/aws/bootstrap") for an OS and architecture, with build tags.
 type Target struct {
@@ -110,7 +105,8 @@ func Binary(ctx context.Context, t Target, out string, log io.Writer) error {
 	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-tags", strings.Join(t.Tags, ","), "-o", abs}
 	// modelfn's profile (see PGOFile) serves every function binary: they
 	// run the same predict, batch and log code as modelfn serve.
-	if pgo := filepath.Join(dir, filepath.FromSlash(PGOFile)); fileExists(pgo) {
+	pgo := filepath.Join(dir, filepath.FromSlash(PGOFile))
+	if _, err := os.Stat(pgo); err == nil {
 		args = append(args, "-pgo="+pgo)
 	}
 	fmt.Fprintf(log, "compiling %s for %s/%s\n", t.Pkg, t.GOOS, t.GOARCH)

@@ -41,30 +41,11 @@ func (s *setup) floorSection(ctx context.Context) ([]Row, error) {
 	defer mf.p.stop(30 * time.Second)
 	servers = append(servers, mf)
 
-	for _, sv := range servers {
-		if _, err := s.wrk(ctx, sv, m, s.cfg.warmup); err != nil {
-			return nil, err
-		}
+	res, err := s.load(ctx, "floor", servers, []mix{m})
+	if err != nil {
+		return nil, err
 	}
-	type series struct{ rps, user, kernel []float64 }
-	res := map[*server]*series{}
-	for _, sv := range servers {
-		res[sv] = &series{}
-	}
-	for run := 0; run < s.cfg.runs; run++ {
-		for i := range servers {
-			sv := servers[(i+run)%len(servers)]
-			w, err := s.wrk(ctx, sv, m, s.cfg.httpDuration)
-			if err != nil {
-				return nil, err
-			}
-			s.log.Info("floor", "server", sv.name, "run", run+1, "req/s", w.rps, "user_us", w.userUS, "kernel_us", w.kernelUS)
-			r := res[sv]
-			r.rps, r.user, r.kernel = append(r.rps, w.rps), append(r.user, w.userUS), append(r.kernel, w.kernelUS)
-		}
-	}
-
-	bare, gnet, serve := res[servers[0]], res[servers[1]], res[mf]
+	bare, gnet, serve := res[servers[0]][0], res[servers[1]][0], res[mf][0]
 	const what = "1 row/request, "
 	return []Row{
 		compare("floor", what+"a bare server with a goroutine per connection (modelfn's design): throughput", againstGnet,

@@ -69,32 +69,10 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 		if err := s.checkServer(ctx, sv); err != nil {
 			return nil, err
 		}
-		for _, m := range mixes { // warm-up: connections, caches, Python's first calls
-			if _, err := s.wrk(ctx, sv, m, s.cfg.warmup); err != nil {
-				return nil, err
-			}
-		}
 	}
-	type series struct{ rps, p50, p99, user, kernel []float64 }
-	res := map[*server][]series{}
-	for _, sv := range servers {
-		res[sv] = make([]series, len(mixes))
-	}
-	for run := 0; run < s.cfg.runs; run++ {
-		for mi, m := range mixes {
-			for i := range servers {
-				sv := servers[(i+run)%len(servers)] // rotate, so no server always goes first
-				w, err := s.wrk(ctx, sv, m, s.cfg.httpDuration)
-				if err != nil {
-					return nil, err
-				}
-				s.log.Info("http", "server", sv.name, "mix", m.name, "run", run+1, "req/s", w.rps, "p50_ms", w.p50, "p99_ms", w.p99,
-					"user_us", w.userUS, "kernel_us", w.kernelUS)
-				r := &res[sv][mi]
-				r.rps, r.p50, r.p99 = append(r.rps, w.rps), append(r.p50, w.p50), append(r.p99, w.p99)
-				r.user, r.kernel = append(r.user, w.userUS), append(r.kernel, w.kernelUS)
-			}
-		}
+	res, err := s.load(ctx, "http", servers, mixes)
+	if err != nil {
+		return nil, err
 	}
 	// Both answer correctly after the load too.
 	for _, sv := range servers {
@@ -144,6 +122,44 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 	mem.Note = "modelfn's prediction log during the runs: " + stats
 	rows = append(rows, mem)
 	return rows, nil
+}
+
+// series is one server's figures under one mix, a value per run.
+type series struct{ rps, p50, p99, user, kernel []float64 }
+
+// load warms each server up under each mix (connections, caches, Python's
+// first calls), then runs wrk cfg.runs times per server and mix, the
+// servers in turn and rotated so that none always goes first; res[sv][i]
+// holds server sv's figures under mixes[i].
+func (s *setup) load(ctx context.Context, section string, servers []*server, mixes []mix) (map[*server][]series, error) {
+	for _, sv := range servers {
+		for _, m := range mixes {
+			if _, err := s.wrk(ctx, sv, m, s.cfg.warmup); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res := map[*server][]series{}
+	for _, sv := range servers {
+		res[sv] = make([]series, len(mixes))
+	}
+	for run := 0; run < s.cfg.runs; run++ {
+		for mi, m := range mixes {
+			for i := range servers {
+				sv := servers[(i+run)%len(servers)]
+				w, err := s.wrk(ctx, sv, m, s.cfg.httpDuration)
+				if err != nil {
+					return nil, err
+				}
+				s.log.Info(section, "server", sv.name, "mix", m.name, "run", run+1, "req/s", w.rps, "p50_ms", w.p50, "p99_ms", w.p99,
+					"user_us", w.userUS, "kernel_us", w.kernelUS)
+				r := &res[sv][mi]
+				r.rps, r.p50, r.p99 = append(r.rps, w.rps), append(r.p50, w.p50), append(r.p99, w.p99)
+				r.user, r.kernel = append(r.user, w.userUS), append(r.kernel, w.kernelUS)
+			}
+		}
+	}
+	return res, nil
 }
 
 // writeBody writes a request of the example's first n holdout rows to path.

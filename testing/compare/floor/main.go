@@ -17,7 +17,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"log"
@@ -64,7 +63,6 @@ func serveGoroutines(addr string) error {
 		}
 		go func(c net.Conn) {
 			defer c.Close()
-			r := bufio.NewReaderSize(c, 8192)
 			in, buf := make([]byte, 0, 8192), make([]byte, 8192)
 			for {
 				if n := complete(in); n > 0 {
@@ -74,7 +72,7 @@ func serveGoroutines(addr string) error {
 					}
 					continue
 				}
-				n, err := r.Read(buf)
+				n, err := c.Read(buf)
 				if err != nil {
 					return
 				}
