@@ -310,7 +310,7 @@ func TestPredictInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 		if name == "modelfn.yaml" {
-			data = []byte(strings.NewReplacer("flush_records: 1000", "flush_records: 100000", "flush_interval: 5s", "flush_interval: 24h").Replace(string(data)))
+			data = []byte(strings.NewReplacer("flush_records: 10000", "flush_records: 1000000", "flush_interval: 5s", "flush_interval: 24h").Replace(string(data)))
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)

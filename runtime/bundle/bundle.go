@@ -177,7 +177,7 @@ func (c *Config) Defaults() {
 		c.Limits.MaxBodyBytes = 6 << 20 // Lambda's synchronous payload limit, the smallest of the three clouds
 	}
 	setStr(&c.Log.Prefix, "predictions/")
-	setInt(&c.Log.FlushRecords, 1000)
+	setInt(&c.Log.FlushRecords, 10000)
 	if c.Log.FlushInterval == 0 {
 		c.Log.FlushInterval = 5 * time.Second
 	}

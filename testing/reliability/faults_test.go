@@ -86,9 +86,12 @@ func TestPredictionLogStoreOutage(t *testing.T) {
 		}
 	}
 
-	send(1000)
+	// Requests carry 2.125 rows on average, so per requests fill about one
+	// chunk (flush_records).
+	per := flushRecords / 2
+	send(per)
 	st.stop()
-	send(2000)
+	send(2 * per)
 	waitStats("a failed write", func(s predlog.Stats) bool { return s.WriteErrors > 0 })
 	down := app.PredLog.Stats()
 	st.restart()
@@ -97,7 +100,7 @@ func TestPredictionLogStoreOutage(t *testing.T) {
 	// The store commits each write, the answers are lost: the SDK tries
 	// three times, then the logger retries on its own.
 	px.inject(faultDrop, "PUT", "/predictions/", 3)
-	send(1500)
+	send(3 * per / 2)
 	waitStats("the dropped answers retried", func(s predlog.Stats) bool { return s.Buffered < int64(flushRecords) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -106,7 +109,7 @@ func TestPredictionLogStoreOutage(t *testing.T) {
 	}
 	final := app.PredLog.Stats()
 
-	if statuses[200] != 4500 {
+	if statuses[200] != per+2*per+3*per/2 {
 		t.Errorf("answers %v: every prediction should be answered while S3 is away", statuses)
 	}
 	stored := readBucketLog(t, open(t, s3URL("log", st.endpoint())), "predictions/")
