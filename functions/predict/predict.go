@@ -87,8 +87,7 @@ func New(m runtime.Model, s *runtime.Schema, o Options) *Handler {
 type scratch struct {
 	batch  *runtime.Batch
 	out    []float64
-	idText []byte   // the rows' prediction ids, predlog.IDLen bytes each
-	ids    []string // the same, as the log takes them
+	idText []byte // the rows' prediction ids, predlog.IDLen bytes each
 	buf    []byte
 	body   []byte // a request body read whole
 	limit  maxBytes
@@ -257,9 +256,8 @@ func (h *Handler) score(ctx context.Context, s *scratch, start time.Time) *runti
 		return &runtime.InputError{Row: -2, Code: "internal", Msg: "the model failed to score the rows"}
 	}
 	s.idText = predlog.AppendIDs(s.idText[:0], b.Rows, start)
-	if h.log != nil { // strings only for the log: an answer takes the text
-		s.ids = predlog.IDStrings(s.ids[:0], s.idText)
-		h.log.Log(predlog.SourceHTTP, s.ids, b, s.out, k, time.Since(start))
+	if h.log != nil {
+		h.log.Log(predlog.SourceHTTP, s.idText, b, s.out, k, time.Since(start))
 	}
 	return nil
 }

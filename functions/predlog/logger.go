@@ -96,13 +96,16 @@ func NewLogger(bucket *blob.Bucket, enc *Encoder, opt Options) *Logger {
 }
 
 // Log records the predictions for rows [0, b.Rows) of a batch, those the
-// sample rate keeps.
-func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float64, k int, latency time.Duration) {
+// sample rate keeps; ids is the rows' ids as AppendIDs writes them. They
+// become strings only when a row is kept, so that a request the sample
+// leaves out makes no garbage.
+func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64, k int, latency time.Duration) {
 	now := time.Now()
 	w := b.Width()
+	id := func(i int) []byte { return ids[i*IDLen : (i+1)*IDLen] }
 	kept := 0
-	for _, id := range ids[:b.Rows] {
-		if l.opt.Sample.Keep(id) {
+	for i := range b.Rows {
+		if l.opt.Sample.keepText(id(i)) {
 			kept++
 		}
 	}
@@ -128,14 +131,15 @@ func (l *Logger) Log(source string, ids []string, b *runtime.Batch, out []float6
 			l.free = l.free[:n-1]
 		}
 	}
+	all := string(ids[:b.Rows*IDLen])
 	rec := &l.rec
 	// Batch.Text is only ever what ScanInstances read, numbers in JSON's grammar.
 	rec.Time, rec.Source, rec.Latency, rec.TextIsJSON = now, source, latency, true
 	for i := 0; i < b.Rows; i++ {
-		if kept < b.Rows && !l.opt.Sample.Keep(ids[i]) {
+		if kept < b.Rows && !l.opt.Sample.keepText(id(i)) {
 			continue
 		}
-		rec.ID, rec.X, rec.Out = ids[i], b.X[i*w:(i+1)*w], out[i*k:(i+1)*k]
+		rec.ID, rec.X, rec.Out = all[i*IDLen:(i+1)*IDLen], b.X[i*w:(i+1)*w], out[i*k:(i+1)*k]
 		if b.S != nil {
 			rec.S = b.S[i*w : (i+1)*w]
 		}

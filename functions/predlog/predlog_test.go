@@ -64,7 +64,7 @@ func TestRoundTrip(t *testing.T) {
 	enc := predlog.NewEncoder("churn", "3", s, info)
 	l := predlog.NewLogger(bucket, enc, predlog.Options{Prefix: "predictions/churn/3/", FlushRecords: 4, FlushInterval: time.Hour, MaxBuffered: 100})
 	b, out, ids := rows(t, s, 10)
-	l.Log(predlog.SourceHTTP, ids, b, out, 2, 1500*time.Microsecond)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 1500*time.Microsecond)
 	if err := l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestLogObjectIsOneMember(t *testing.T) {
 	var want []string
 	for range 30 {
 		b, out, ids := rows(t, s, 100)
-		l.Log(predlog.SourceHTTP, ids, b, out, 2, time.Millisecond)
+		l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, time.Millisecond)
 		want = append(want, ids...)
 	}
 	if err := l.Close(ctx); err != nil {
@@ -216,7 +216,7 @@ func TestSample(t *testing.T) {
 	t.Parallel()
 	const n = 100_000
 	kept := 0
-	for _, id := range predlog.IDStrings(nil, predlog.AppendIDs(nil, n, time.Now())) {
+	for _, id := range idStrings(predlog.AppendIDs(nil, n, time.Now())) {
 		if predlog.Sample(0.1).Keep(id) {
 			kept++
 		}
@@ -239,7 +239,7 @@ func TestSample(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	l := predlog.NewLogger(bucket, predlog.NewEncoder("m", "1", s, info), predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Hour, MaxBuffered: 1000, Sample: 0.25})
 	b, out, ids := rows(t, s, 400)
-	l.Log(predlog.SourceHTTP, ids, b, out, 2, 0)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0)
 	if err := l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestFlushByAge(t *testing.T) {
 	l := predlog.NewLogger(bucket, predlog.NewEncoder("m", "1", s, info), predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: 50 * time.Millisecond, MaxBuffered: 1000})
 	defer l.Close(context.Background())
 	b, out, ids := rows(t, s, 3)
-	l.Log(predlog.SourceHTTP, ids, b, out, 2, 0)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0)
 	deadline := time.Now().Add(10 * time.Second)
 	for l.Stats().Written != 3 {
 		if time.Now().After(deadline) {
@@ -304,8 +304,8 @@ func TestRetryAfterStoreFailure(t *testing.T) {
 	os.RemoveAll(store)
 	os.WriteFile(store, nil, 0o644)
 	b, out, ids := rows(t, s, 10)
-	l.Log(predlog.SourceHTTP, ids, b, out, 2, 0)
-	l.Log(predlog.SourceHTTP, ids[:5], b, out, 2, 0) // over MaxBuffered: dropped, counted
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0) // over MaxBuffered: dropped, counted
 	deadline := time.Now().Add(10 * time.Second)
 	for l.Stats().WriteErrors == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -395,7 +395,7 @@ func TestCorruptObjects(t *testing.T) {
 
 // TestAppendIDs: ids made together for a request are appended after what
 // dst holds, are distinct UUIDv7s (also across the reads of randomness, 64
-// ids each), and carry the time they were made; IDStrings cuts them apart.
+// ids each), and carry the time they were made.
 func TestAppendIDs(t *testing.T) {
 	t.Parallel()
 	before := time.Now().Truncate(time.Millisecond)
@@ -403,7 +403,7 @@ func TestAppendIDs(t *testing.T) {
 	if len(text) != 4+1000*predlog.IDLen || string(text[:4]) != "kept" {
 		t.Fatalf("%d bytes, starting %q", len(text), text[:4])
 	}
-	ids := predlog.IDStrings([]string{"kept"}, text[4:])
+	ids := append([]string{"kept"}, idStrings(text[4:])...)
 	after := time.Now()
 	if len(ids) != 1001 || ids[0] != "kept" {
 		t.Fatalf("%d ids, first %q", len(ids), ids[0])
@@ -446,3 +446,15 @@ func TestStableID(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// idStrings cuts AppendIDs's text into ids.
+func idStrings(text []byte) []string {
+	var ids []string
+	for i := 0; i+predlog.IDLen <= len(text); i += predlog.IDLen {
+		ids = append(ids, string(text[i:i+predlog.IDLen]))
+	}
+	return ids
+}
+
+// idText is the text of ids, as Log takes them.
+func idText(ids []string) []byte { return []byte(strings.Join(ids, "")) }

@@ -66,12 +66,6 @@ func AppendIDs(dst []byte, n int, t time.Time) []byte {
 	return dst
 }
 
-// IDStrings appends the ids of text (AppendIDs's) to dst as strings, cut
-// from one.
-func IDStrings(dst []string, text []byte) []string {
-	return cutIDs(dst, string(text))
-}
-
 func cutIDs(dst []string, all string) []string {
 	for i := 0; i+IDLen <= len(all); i += IDLen {
 		dst = append(dst, all[i:i+IDLen])
@@ -139,7 +133,20 @@ func (s Sample) Keep(id string) bool {
 	if s.All() || len(id) < 12 {
 		return true
 	}
-	v, err := strconv.ParseUint(id[len(id)-12:], 16, 64)
+	return s.keepBits(id[len(id)-12:])
+}
+
+// keepText is Keep for an id's text, which it does not copy.
+func (s Sample) keepText(id []byte) bool {
+	if s.All() || len(id) < 12 {
+		return true
+	}
+	return s.keepBits(string(id[len(id)-12:])) // 12 bytes: converted on the stack
+}
+
+// keepBits decides by an id's last 12 hex digits.
+func (s Sample) keepBits(hex12 string) bool {
+	v, err := strconv.ParseUint(hex12, 16, 64)
 	return err != nil || float64(v) < float64(s)*(1<<48)
 }
 
