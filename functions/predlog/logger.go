@@ -331,17 +331,17 @@ func upload(ctx context.Context, bucket *blob.Bucket, key string, gz io.Reader) 
 }
 
 // pacedReader is how the background writer hands a chunk to the store on
-// one core (GOMAXPROCS=1). A driver that reads it (the clouds' clients)
-// gets it as it is; one that has it write itself into a file (fileblob,
-// by io.Copy) gets it in pieces with a pause between them. A file's
-// writes are system calls that keep the process's only P while they run,
-// and Go takes a P back from a system call only at a sysmon tick, which on
-// a busy server comes every 10 ms: a chunk written at once held every
-// request for its whole write. The pause parks the writer, so the requests
-// that arrived meanwhile run between pieces (mixed load on one core, p99
-// 2.2 ms to 1.2-1.9 ms; requests/s -2%). On an idle process a pause
-// lasts about a millisecond, the poller's resolution, which only a
-// background write can afford.
+// one core (GOMAXPROCS=1). A driver that reads it (S3's and Azure's
+// clients) gets it as it is; one that has it write itself (fileblob into
+// its file, gocloud's writer for GCS) gets it in pieces with a pause
+// between them. A file's writes are system calls that keep the process's
+// only P while they run, and Go takes a P back from a system call only at
+// a sysmon tick, which on a busy server comes every 10 ms: a chunk written
+// at once held every request for its whole write. The pause parks the
+// writer, so the requests that arrived meanwhile run between pieces (mixed
+// load on one core, p99 2.2 ms to 1.2-1.9 ms; requests/s -2%). On an idle
+// process a pause lasts about a millisecond, the poller's resolution,
+// which only a background write can afford.
 type pacedReader struct{ b []byte }
 
 const (
