@@ -66,13 +66,6 @@ func AppendIDs(dst []byte, n int, t time.Time) []byte {
 	return dst
 }
 
-func cutIDs(dst []string, all string) []string {
-	for i := 0; i+IDLen <= len(all); i += IDLen {
-		dst = append(dst, all[i:i+IDLen])
-	}
-	return dst
-}
-
 // StableID is a UUIDv7-shaped id fixed by t and seed, for batch rows: a
 // re-run of the same input gives the same ids.
 func StableID(t time.Time, seed string) string {
@@ -95,7 +88,11 @@ func StableIDs(dst []string, t time.Time, seed string, lines []int) []string {
 		text := idText(v7(ms, h[:10]))
 		b.Write(text[:])
 	}
-	return cutIDs(dst, b.String())
+	all := b.String()
+	for i := range lines {
+		dst = append(dst, all[i*IDLen:(i+1)*IDLen])
+	}
+	return dst
 }
 
 // v7 is the UUIDv7 of the time ms and 10 bytes of which 74 bits are kept.
