@@ -21,7 +21,8 @@ type CSVRows struct {
 	feat   []int // header position -> feature index, -1 for other columns
 
 	src  io.Reader
-	buf  []byte // read, not yet split
+	mem  []byte // buf's backing array
+	buf  []byte // read, not yet split into records
 	eof  bool
 	line int // line of buf[0]
 
@@ -120,44 +121,54 @@ func (c *CSVRows) Next() error {
 // never ends.
 func (c *CSVRows) ReadChunk(ch *CSVChunk, max, width int) error {
 	ch.reset()
+	p, n, line := 0, 0, c.line // where splitting stopped
 	for {
-		// Keep a few MB buffered so that most chunks come out whole.
-		for !c.eof && len(c.buf) < readAhead {
-			if err := c.fill(); err != nil {
-				return err
+		p, n, line = c.split(ch, p, n, line, max, width)
+		if n == max || c.eof || (n > 0 && p >= maxChunk) {
+			break
+		}
+		if n == 0 {
+			// Only empty lines so far: drop them now, or a long run of
+			// them (a gzip bomb of newlines) would stay buffered and
+			// finally be taken for one record over maxRecord.
+			c.buf, c.line, p = c.buf[p:], line, 0
+		}
+		if len(c.buf)-p > maxRecord {
+			if n > 0 {
+				break // the records before it first
 			}
-		}
-		end, n := c.split(ch, max, width)
-		if n > 0 {
-			c.consume(ch, end)
-			return nil
-		}
-		// Only empty lines so far: drop them now, or a long run of them
-		// (a gzip bomb of newlines) would be scanned again after every
-		// read and finally taken for one record over maxRecord.
-		c.line += countLines(c.buf[:end])
-		c.buf = c.buf[:copy(c.buf, c.buf[end:])]
-		if c.eof {
-			return io.EOF
-		}
-		if len(c.buf) > maxRecord {
-			return Errorf(c.line, "", CodeTooLarge, "a record longer than %d bytes (an unterminated quote?)", maxRecord)
+			return Errorf(line, "", CodeTooLarge, "a record longer than %d bytes (an unterminated quote?)", maxRecord)
 		}
 		if err := c.fill(); err != nil {
 			return err
 		}
 	}
+	if n == 0 {
+		c.buf, c.line = c.buf[p:], line
+		return io.EOF
+	}
+	c.consume(ch, p)
+	c.line = line
+	return nil
 }
 
-// readAhead is how much input is kept buffered.
-const readAhead = 4 << 20
+// maxChunk bounds the bytes of a chunk (of wide rows) beside its records.
+const maxChunk = 4 << 20
 
-// fill reads more input.
+// bufSize is the least input buffer and readSize the least free space a
+// read gets.
+const bufSize, readSize = 4 << 20, 1 << 20
+
+// fill reads more input behind buf. Split records are dropped by
+// reslicing buf (consume), so only when too little space is left behind
+// it does buf move to the front of its backing array (or to a larger
+// one), copying just the part of a chunk not split yet.
 func (c *CSVRows) fill() error {
-	if cap(c.buf)-len(c.buf) < 1<<20 {
-		nb := make([]byte, len(c.buf), 2*cap(c.buf)+1<<20)
-		copy(nb, c.buf)
-		c.buf = nb
+	if cap(c.buf)-len(c.buf) < readSize {
+		if cap(c.mem) < len(c.buf)+readSize {
+			c.mem = make([]byte, max(bufSize, 2*len(c.buf)+readSize))
+		}
+		c.buf = c.mem[:copy(c.mem[:cap(c.mem)], c.buf)]
 	}
 	n, err := c.src.Read(c.buf[len(c.buf):cap(c.buf)])
 	c.buf = c.buf[:len(c.buf)+n]
@@ -168,18 +179,18 @@ func (c *CSVRows) fill() error {
 	return err
 }
 
-// split finds up to max complete records at the start of buf: field
-// offsets go to ch.spans and ch.recs, bad records to ch.Bad. It returns
-// the offset after the last complete record and how many it found
-// (empty lines are skipped, as encoding/csv does, and not counted).
-func (c *CSVRows) split(ch *CSVChunk, max, width int) (end, n int) {
-	line := c.line
-	p := 0
+// split goes on finding complete records in buf from offset p, line
+// line, n records found so far, until it has max: field offsets go to
+// ch.spans and ch.recs, bad records to ch.Bad. It returns where it
+// stopped (empty lines are skipped, as encoding/csv does, and not
+// counted).
+func (c *CSVRows) split(ch *CSVChunk, p, n, line, max, width int) (int, int, int) {
 	for n < max && p < len(c.buf) {
-		startLine := line
+		startLine, spans := line, len(ch.spans)
 		q, lines, nf, rawStart, rawEnd, perr := c.record(ch, p)
 		if q < 0 {
-			break // incomplete: needs more input
+			ch.spans = ch.spans[:spans] // scanned again with more input
+			break
 		}
 		line += lines
 		p = q
@@ -199,7 +210,7 @@ func (c *CSVRows) split(ch *CSVChunk, max, width int) (end, n int) {
 		}
 		n++
 	}
-	return p, n
+	return p, n, line
 }
 
 // record scans one record from buf[p:], appending its field spans to
@@ -305,8 +316,7 @@ func (c *CSVRows) consume(ch *CSVChunk, end int) {
 		sp = sp[2*r.fields:]
 		ch.Raw = append(ch.Raw, data[r.rawStart:r.rawEnd])
 	}
-	c.line += countLines(c.buf[:end])
-	c.buf = c.buf[:copy(c.buf, c.buf[end:])]
+	c.buf = c.buf[end:]
 }
 
 // field is a field's value: quoted fields lose their quotes, and doubled

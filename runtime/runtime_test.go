@@ -3,11 +3,13 @@ package runtime_test
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -134,6 +136,38 @@ func TestCSVRows(t *testing.T) {
 	}
 }
 
+// Chunks come out whole however the reader splits the input: only the
+// last one is short.
+func TestCSVRowsChunks(t *testing.T) {
+	s := schema(t, false)
+	in := "age,plan,score\n" + strings.Repeat("30,pro,1.5\n\n31,\"pr\no\",2\n", 500)
+	rows, err := runtime.NewCSVRows(iotest.HalfReader(strings.NewReader(in)), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ch runtime.CSVChunk
+	var sizes []int
+	read := 0
+	for {
+		err := rows.ReadChunk(&ch, 300, 3)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, ch.Records())
+		read += ch.Records()
+		// Record r (from 1) of the file starts on line 2r when r is even.
+		if last := len(ch.Lines) - 1; ch.Raw[last] != "31,\"pr\no\",2" || ch.Lines[last] != 2*read {
+			t.Fatalf("chunk %d ends with %q at line %d", len(sizes), ch.Raw[last], ch.Lines[last])
+		}
+	}
+	if fmt.Sprint(sizes) != "[300 300 300 100]" {
+		t.Fatalf("chunks of %v records", sizes)
+	}
+}
+
 func TestOpenRecoversPanics(t *testing.T) {
 	runtime.Register("test-panics", func([]byte, runtime.Spec) (runtime.Model, error) { panic("boom") })
 	_, err := runtime.Open("test-panics", nil, runtime.Spec{})
@@ -148,6 +182,8 @@ func TestOpenRecoversPanics(t *testing.T) {
 
 // FuzzCSVRows checks the CSV splitter against encoding/csv: on any input
 // encoding/csv reads without error, both give the same records and lines.
+// Read one byte at a time, so that every record straddles reads, the
+// splitter gives exactly what it gives reading the input whole.
 func FuzzCSVRows(f *testing.F) {
 	for _, seed := range []string{
 		"age,plan,score\n1,pro,2\n3,basic,4\n",
@@ -160,32 +196,23 @@ func FuzzCSVRows(f *testing.F) {
 	}
 	s, _ := runtime.NewSchema([]runtime.Feature{{Name: "age", Type: runtime.Numeric}}, false)
 	f.Fuzz(func(t *testing.T, in string) {
-		want, wantLines, werr := readAllStd(in)
-		rows, err := runtime.NewCSVRows(strings.NewReader(in), s)
-		if err != nil {
+		got, gotLines, gerr, ok := readAll(strings.NewReader(in), s)
+		if !ok {
 			return // no "age" column, or a bad header
 		}
-		var got [][]string
-		var gotLines []int
-		for {
-			err := rows.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				var ie *runtime.InputError
-				if !errors.As(err, &ie) {
-					t.Fatalf("%q: %v", in, err)
-				}
-				if werr == nil {
-					t.Fatalf("%q: %v, encoding/csv read it", in, err)
-				}
-				return
-			}
-			got = append(got, append([]string(nil), rows.Record...))
-			gotLines = append(gotLines, rows.Line)
+		slow, slowLines, serr, _ := readAll(iotest.OneByteReader(strings.NewReader(in)), s)
+		if fmt.Sprint(slow, slowLines, serr) != fmt.Sprint(got, gotLines, gerr) {
+			t.Fatalf("%q read a byte at a time: %q %v %v; whole: %q %v %v", in, slow, slowLines, serr, got, gotLines, gerr)
 		}
-		if werr != nil || strings.Contains(in, "\r") {
+		var ie *runtime.InputError
+		if gerr != nil && !errors.As(gerr, &ie) {
+			t.Fatalf("%q: %v", in, gerr)
+		}
+		want, wantLines, werr := readAllStd(in)
+		if gerr != nil && werr == nil {
+			t.Fatalf("%q: %v, encoding/csv read it", in, gerr)
+		}
+		if werr != nil || gerr != nil || strings.Contains(in, "\r") {
 			return // encoding/csv refused it, or rewrote \r\n inside quotes
 		}
 		if len(got) != len(want) {
@@ -197,6 +224,26 @@ func FuzzCSVRows(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readAll reads records with CSVRows up to the first error (ok is false
+// when the header is refused).
+func readAll(r io.Reader, s *runtime.Schema) (recs [][]string, lines []int, err error, ok bool) {
+	rows, err := runtime.NewCSVRows(r, s)
+	if err != nil {
+		return nil, nil, err, false
+	}
+	for {
+		err := rows.Next()
+		if errors.Is(err, io.EOF) {
+			return recs, lines, nil, true
+		}
+		if err != nil {
+			return recs, lines, err, true
+		}
+		recs = append(recs, append([]string(nil), rows.Record...))
+		lines = append(lines, rows.Line)
+	}
 }
 
 func readAllStd(in string) ([][]string, []int, error) {
