@@ -53,7 +53,7 @@ func (r *rowsReader) Read(p []byte) (int, error) {
 func BenchmarkBatchCSV(b *testing.B) {
 	const rows = 1_000_000
 	sc := newScorer(b, nil)
-	sc.ChunkRows = 4096
+	sc.ChunkRows = 1024
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		res, err := sc.Stream(context.Background(), newRowsReader(b, rows), "csv", io.Discard, nil)
@@ -81,7 +81,7 @@ func BenchmarkBatchObject(b *testing.B) {
 	io.Copy(w, newRowsReader(b, rows))
 	w.Close()
 	sc := newScorer(b, bucket)
-	sc.ChunkRows = 4096
+	sc.ChunkRows = 1024
 	sc.Encoder = predlog.NewEncoder("breast-cancer", "1", sc.Schema, sc.Model.Info())
 	b.ReportAllocs()
 	b.ResetTimer()

