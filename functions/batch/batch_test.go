@@ -133,6 +133,36 @@ func TestCSV(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(bad) {
 		t.Fatalf("errors %v, want %v", got, bad)
 	}
+	// Each scored row's record holds the probabilities the output has,
+	// digit for digit.
+	logKeys := tools.Keys(t, b, "predictions/")
+	if len(logKeys) != 1 {
+		t.Fatalf("log objects %v", logKeys)
+	}
+	gz, _ := b.ReadAll(ctx, logKeys[0])
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := map[string]string{}
+	for dec := json.NewDecoder(zr); dec.More(); {
+		var r struct {
+			ID         string
+			Prediction struct{ Probabilities map[string]json.Number }
+		}
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		logged[r.ID] = fmt.Sprintf("%s,%s", r.Prediction.Probabilities["malignant"], r.Prediction.Probabilities["benign"])
+	}
+	for _, rec := range recs[1:] {
+		if id, p := rec[len(rec)-4], strings.Join(rec[len(rec)-2:], ","); logged[id] != p {
+			t.Fatalf("row %s: logged %q, output %q", id, logged[id], p)
+		}
+	}
+	if len(logged) != len(recs)-1 {
+		t.Fatalf("%d records logged, %d rows scored", len(logged), len(recs)-1)
+	}
 }
 
 // TestRerunIsIdempotent scores the same object twice: same output, same

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sort"
 	"strconv"
@@ -303,12 +304,13 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 		c.keptLines = append(c.keptLines, c.lines[i])
 	}
 	c.ids = predlog.StableIDs(c.ids[:0], r.when, r.seed, c.keptLines)
+	var values int // where the CSV output's values begin
 	for j, i := range c.keep {
 		id := c.ids[j]
 		out := c.outv[j*k : (j+1)*k]
 		if r.csv != nil {
 			c.out = append(c.out, c.csv.Raw[i]...) // the record as it was written
-			c.out = appendCSVPrediction(c.out, id, r.info, out)
+			c.out, values = appendCSVPrediction(c.out, id, r.info, out)
 		} else {
 			row := c.row(i)
 			c.out = append(c.out, row[:len(row)-1]...) // the object without its closing brace
@@ -317,6 +319,10 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 		if r.s.LogBucket != nil && r.s.LogSample.Keep(id) {
 			if rec.Text != nil {
 				r.csv.FeatureText(c.csv.Record(i, len(r.csv.Header)), rec.Text)
+				rec.OutText = nil
+				if finite(out) { // the output's text, copied
+					rec.OutText = c.out[values : len(c.out)-1]
+				}
 			}
 			rec.ID, rec.X, rec.Out = id, b.X[j*w:(j+1)*w], out
 			if b.S != nil {
@@ -472,12 +478,16 @@ func grow(s []float64, n int) []float64 {
 	return s[:n]
 }
 
-func appendCSVPrediction(b []byte, id string, info mrt.Info, out []float64) []byte {
+// appendCSVPrediction appends a row's prediction columns and its line
+// break, and says where the output values' text begins.
+func appendCSVPrediction(b []byte, id string, info mrt.Info, out []float64) ([]byte, int) {
 	b = append(b, ',')
 	b = append(b, id...)
 	b = append(b, ',')
+	values := len(b)
 	if info.Task == mrt.Classification {
 		b = appendCSVField(b, info.Classes[argmax(out)])
+		values = len(b) + 1
 		for _, p := range out {
 			b = append(b, ',')
 			b = strconv.AppendFloat(b, p, 'g', -1, 64)
@@ -485,7 +495,16 @@ func appendCSVPrediction(b []byte, id string, info mrt.Info, out []float64) []by
 	} else {
 		b = strconv.AppendFloat(b, out[0], 'g', -1, 64)
 	}
-	return append(b, '\n')
+	return append(b, '\n'), values
+}
+
+func finite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func appendJSONPrediction(b []byte, id string, info mrt.Info, out []float64) []byte {

@@ -210,6 +210,23 @@ func TestAppendReusedRecord(t *testing.T) {
 	}
 }
 
+// TestAppendOutText: outputs already written as text (a CSV row's) are
+// copied into the record as written, each to its class.
+func TestAppendOutText(t *testing.T) {
+	t.Parallel()
+	s, info := schema(t)
+	enc := predlog.NewEncoder("m", "1", s, info)
+	r := predlog.Record{ID: "x", Time: time.Now(), Source: "batch", X: []float64{5, 0}, S: []string{"", "pro"}, Out: []float64{0.25, 0.75}}
+	var formatted, copied predlog.Lines
+	enc.Append(&formatted, &r)
+	r.OutText = []byte("2.5e-1,0.75")
+	enc.Append(&copied, &r)
+	want := strings.Replace(string(formatted.Bytes()), ":0.25,", ":2.5e-1,", 1)
+	if got := string(copied.Bytes()); got != want || strings.Count(got, "2.5e-1") != 1 {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
 // TestSample: a sample rate keeps that share of predictions, chosen by id,
 // and the log holds exactly the kept ones.
 func TestSample(t *testing.T) {

@@ -15,6 +15,7 @@
 package predlog
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -230,7 +231,11 @@ type Record struct {
 	// again.
 	TextIsJSON bool
 	Out        []float64 // the model's output for the row
-	Latency    time.Duration
+	// OutText, when set, is Out as text already, comma-separated (a CSV
+	// row's): copied rather than formatted again. Each must be a JSON
+	// number (Out finite).
+	OutText []byte
+	Latency time.Duration
 
 	// The time's and latency's text, kept for the next record: a caller
 	// reuses one Record for rows that share them.
@@ -294,15 +299,24 @@ func (e *Encoder) Append(l *Lines, r *Record) {
 	next += len(e.cats)
 	dst = part(dst, next)
 	next++
+	text := r.OutText
+	value := func(dst []byte, i int) []byte {
+		if text == nil {
+			return AppendFloat(dst, r.Out[i])
+		}
+		var v []byte
+		v, text, _ = bytes.Cut(text, []byte{','})
+		return append(dst, v...)
+	}
 	if e.task == runtime.Classification {
 		dst = append(dst, e.classes[argmax(r.Out[:len(e.classes)])]...)
 		for i := range e.classes {
 			dst = part(dst, next+i)
-			dst = AppendFloat(dst, r.Out[i])
+			dst = value(dst, i)
 		}
 		next += len(e.classes)
 	} else {
-		dst = AppendFloat(dst, r.Out[0])
+		dst = value(dst, 0)
 	}
 	dst = part(dst, next)
 	if us := r.Latency.Microseconds(); r.latency == nil || us != r.latFor {
