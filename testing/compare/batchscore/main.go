@@ -2,7 +2,7 @@
 // `make bench-compare`: it scores one CSV object with the batch function
 // (functions/batch Scorer.Score) from a file:// bucket into the same
 // bucket, as `modelfn serve` and the cloud adapters call it, and prints
-// what it did as JSON. The driver takes peak RSS from wait4.
+// what it did as JSON, its peak RSS included.
 //
 //	batchscore -bundle examples/breast-cancer/bundle -bucket DIR -key input/rows.csv [-log=false]
 //
@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +42,7 @@ type report struct {
 	Seconds    float64 `json:"seconds"`     // Score alone: read, score, write
 	CPUSeconds float64 `json:"cpu_seconds"` // the process's, over the same span
 	GOMAXPROCS int     `json:"gomaxprocs"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"` // VmHWM, from start to the end of the run
 }
 
 func main() {
@@ -110,8 +113,29 @@ func run(ctx context.Context, bundleDir, dir, key string, logOn bool) (report, e
 	if err != nil {
 		return report{}, err
 	}
+	rss, err := peakRSS()
+	if err != nil {
+		return report{}, err
+	}
 	return report{Rows: res.Rows, Scored: res.Scored, Failed: res.Failed, LogObjects: res.LogKeys, Output: res.Output,
-		Seconds: secs, CPUSeconds: cpu, GOMAXPROCS: runtime.GOMAXPROCS(0)}, nil
+		Seconds: secs, CPUSeconds: cpu, GOMAXPROCS: runtime.GOMAXPROCS(0), PeakRSSMB: rss}, nil
+}
+
+// peakRSS is this process's peak resident set in MB: VmHWM, which starts
+// afresh at exec. (wait4's ru_maxrss does not: Linux carries the parent's
+// peak over the exec, so a child of a 100 MB driver never reports less.)
+func peakRSS() (float64, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, errors.New("/proc/self/status has no VmHWM")
 }
 
 func cpuSeconds() float64 {

@@ -17,8 +17,8 @@ import (
 // Batch scoring: a CSV of N rows (the holdout's rows, cycled) from a
 // file:// bucket into the same bucket with modelfn's batch function,
 // prediction log on, off and sampled, against pandas + xgboost reading and
-// writing the same folder. Each run is its own process, so wait4's
-// ru_maxrss is that run's peak RSS.
+// writing the same folder. Each run is its own process and reports its
+// own peak RSS (VmHWM: wait4's ru_maxrss would carry this driver's over).
 
 type batchRun struct {
 	rowsPerSec, rssMB, cpuSec float64
@@ -131,6 +131,7 @@ func (s *setup) batchModelfn(ctx context.Context, bundle, bucket, key string, n 
 		Output               string  `json:"output"`
 		Seconds              float64 `json:"seconds"`
 		CPUSeconds           float64 `json:"cpu_seconds"`
+		PeakRSSMB            float64 `json:"peak_rss_mb"`
 	}
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return batchRun{}, fmt.Errorf("batchscore printed %q: %w", out, err)
@@ -144,7 +145,7 @@ func (s *setup) batchModelfn(ctx context.Context, bundle, bucket, key string, n 
 	if err := s.ex.checkCSV(filepath.Join(bucket, filepath.FromSlash(rep.Output))); err != nil {
 		return batchRun{}, fmt.Errorf("modelfn output: %w", err)
 	}
-	return batchRun{rowsPerSec: float64(n) / rep.Seconds, rssMB: waitedRSS(cmd.ProcessState), cpuSec: rep.CPUSeconds}, nil
+	return batchRun{rowsPerSec: float64(n) / rep.Seconds, rssMB: rep.PeakRSSMB, cpuSec: rep.CPUSeconds}, nil
 }
 
 func (s *setup) batchPandas(ctx context.Context, in string, n int) (batchRun, error) {
@@ -163,6 +164,7 @@ func (s *setup) batchPandas(ctx context.Context, in string, n int) (batchRun, er
 		Rows       int64   `json:"rows"`
 		Seconds    float64 `json:"seconds"`
 		CPUSeconds float64 `json:"cpu_seconds"`
+		PeakRSSMB  float64 `json:"peak_rss_mb"`
 	}
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return batchRun{}, fmt.Errorf("batch_pandas.py printed %q: %w", out, err)
@@ -173,7 +175,7 @@ func (s *setup) batchPandas(ctx context.Context, in string, n int) (batchRun, er
 	if err := s.ex.checkCSV(dst); err != nil {
 		return batchRun{}, fmt.Errorf("pandas output: %w", err)
 	}
-	return batchRun{rowsPerSec: float64(n) / rep.Seconds, rssMB: waitedRSS(cmd.ProcessState), cpuSec: rep.CPUSeconds}, nil
+	return batchRun{rowsPerSec: float64(n) / rep.Seconds, rssMB: rep.PeakRSSMB, cpuSec: rep.CPUSeconds}, nil
 }
 
 // checkCSV checks the probability columns of a scored file's first

@@ -93,7 +93,7 @@ func (s *setup) coldSection(ctx context.Context) ([]Row, error) {
 		compare("cold start", "peak RSS: modelfn serve against a Python server", uvi, newFigure("MB", rss["serve"]), newFigure("MB", rss["uvicorn"]), false, 0, ""),
 	}
 	rows[0].Note = "the emulator's own start is included; peak RSS is the bootstrap's VmHWM (/proc) after its first answer"
-	rows[3].Note = "servers: VmHWM from /proc/PID/status after the first answer; the Python process: wait4's ru_maxrss (as /usr/bin/time -v)"
+	rows[3].Note = "servers: VmHWM from /proc/PID/status after the first answer; the Python process: its own VmHWM when it exits"
 	return rows, nil
 }
 
@@ -241,9 +241,10 @@ func (s *setup) coldPython(ctx context.Context, row string) (float64, float64, e
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
-	line, rerr := bufio.NewReader(out).ReadBytes('\n')
+	br := bufio.NewReader(out)
+	line, rerr := br.ReadBytes('\n')
 	answered := time.Now()
-	io.Copy(io.Discard, out)
+	rest, _ := io.ReadAll(br) // its peak RSS, printed after the answer
 	if err := cmd.Wait(); err != nil || rerr != nil {
 		return 0, 0, fmt.Errorf("coldstart.py: %v %v: %s", err, rerr, stderr.String())
 	}
@@ -254,7 +255,13 @@ func (s *setup) coldPython(ctx context.Context, row string) (float64, float64, e
 	if err := s.ex.checkRow(0, a.Probabilities[0], a.Probabilities[1]); err != nil {
 		return 0, 0, fmt.Errorf("coldstart.py: %w", err)
 	}
-	return ms(answered.Sub(start)), waitedRSS(cmd.ProcessState), nil
+	var m struct {
+		PeakRSSMB float64 `json:"peak_rss_mb"`
+	}
+	if err := json.Unmarshal(rest, &m); err != nil || m.PeakRSSMB == 0 {
+		return 0, 0, fmt.Errorf("coldstart.py printed %q after its answer: %v", rest, err)
+	}
+	return ms(answered.Sub(start)), m.PeakRSSMB, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -98,15 +98,6 @@ func peakRSS(pid int) (float64, error) {
 	return kb / 1024, nil
 }
 
-// waitedRSS is the peak resident set of a process that has been waited
-// for, in MB: wait4's ru_maxrss, what /usr/bin/time -v reports.
-func waitedRSS(ps *os.ProcessState) float64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024
-	}
-	return 0
-}
-
 // childOf finds a process whose parent is pid (the bootstrap under the
 // Lambda emulator), by scanning /proc.
 func childOf(pid int) (int, error) {
