@@ -43,7 +43,7 @@ func (r *rowsReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
+	r.buf = r.buf[:copy(r.buf, r.buf[n:])] // the rest to the front: no garbage of its own
 	return n, nil
 }
 
