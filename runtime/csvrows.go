@@ -152,7 +152,7 @@ func (c *CSVRows) ReadChunk(ch *CSVChunk, max, width int) error {
 	return nil
 }
 
-// maxChunk bounds the bytes of a chunk (of wide rows) beside its records.
+// maxChunk bounds a chunk's bytes, as max does its records (for wide rows).
 const maxChunk = 4 << 20
 
 // bufSize is the least input buffer and readSize the least free space a
@@ -168,7 +168,7 @@ func (c *CSVRows) fill() error {
 		if cap(c.mem) < len(c.buf)+readSize {
 			c.mem = make([]byte, max(bufSize, 2*len(c.buf)+readSize))
 		}
-		c.buf = c.mem[:copy(c.mem[:cap(c.mem)], c.buf)]
+		c.buf = c.mem[:copy(c.mem, c.buf)]
 	}
 	n, err := c.src.Read(c.buf[len(c.buf):cap(c.buf)])
 	c.buf = c.buf[:len(c.buf)+n]
