@@ -368,6 +368,11 @@ func TestFailureLeavesNoOutput(t *testing.T) {
 			t.Errorf("%s exists after a failed run", k)
 		}
 	}
+	// The log part the run was writing, its first chunks' records in it,
+	// is not committed either.
+	if keys := tools.Keys(t, b, "predictions/"); len(keys) > 0 {
+		t.Errorf("log objects after a failed run: %v", keys)
+	}
 }
 
 func TestRefusesKeysOutsideInput(t *testing.T) {

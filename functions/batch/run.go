@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"gocloud.dev/blob"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/modelfn/modelfn/functions/predlog"
@@ -40,7 +41,9 @@ type run struct {
 	openErrors func() (io.Writer, error)
 	errBuf     *bufio.Writer
 
-	log     predlog.Stream // the log part being gathered
+	log     predlog.Stream // the log part being written
+	logW    *blob.Writer   // its object, open from its first piece
+	logCtx  context.Context
 	logN    int
 	logPart int
 }
@@ -76,8 +79,19 @@ type rowError struct {
 }
 
 // stream runs the pipeline over in, whose format is "csv" or "jsonl".
-func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
+func (r *run) stream(ctx context.Context, in io.Reader, format string) (err error) {
 	r.info = r.s.Model.Info()
+	// A log part goes to its object as its pieces come, under a context
+	// of its own, cancelled if the run fails so the part is not committed.
+	logCtx, cancelLog := context.WithCancel(ctx)
+	defer func() {
+		if r.logW != nil { // the run failed with a part open
+			cancelLog()
+			r.logW.Close()
+		}
+		cancelLog()
+	}()
+	r.logCtx = logCtx
 	if format == "csv" {
 		rows, err := mrt.NewCSVRows(in, r.s.Schema)
 		if err != nil {
@@ -137,7 +151,7 @@ func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	return r.finish(context.WithoutCancel(ctx))
+	return r.finish()
 }
 
 // next takes a free chunk and resets it.
@@ -376,11 +390,12 @@ func (r *run) emit(ctx context.Context, c *chunk) error {
 		return err
 	}
 	if c.logN > 0 {
-		r.log.Add(c.log, c.records.Bytes())
-		r.logN += c.logN
+		if err := r.addLog(c); err != nil {
+			return err
+		}
 	}
 	if r.logN >= logPartRows {
-		if err := r.writeLogPart(ctx); err != nil {
+		if err := r.endLogPart(); err != nil {
 			return err
 		}
 	}
@@ -414,13 +429,39 @@ func (r *run) header() error {
 	return err
 }
 
-func (r *run) writeLogPart(ctx context.Context) error {
-	if r.logN == 0 {
+// addLog adds a chunk's log piece to the part being written, which it
+// opens at the part's first piece. The pieces go out as they come: held
+// whole, a part was 8.5 MB of memory written at once.
+func (r *run) addLog(c *chunk) error {
+	key := logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
+	if r.logW == nil {
+		w, err := r.s.LogBucket.NewWriter(r.logCtx, key, &blob.WriterOptions{ContentType: "application/gzip"})
+		if err != nil {
+			return fmt.Errorf("prediction log %s: %w", key, err)
+		}
+		r.logW = w
+	}
+	r.log.Add(c.log, c.records.Bytes())
+	r.logN += c.logN
+	if err := r.log.Drain(r.logW); err != nil {
+		return fmt.Errorf("prediction log %s: %w", key, err)
+	}
+	return nil
+}
+
+// endLogPart ends the part being written, if any, and commits it.
+func (r *run) endLogPart() error {
+	if r.logW == nil {
 		return nil
 	}
 	key := logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
-	if err := predlog.WriteCompressed(ctx, r.s.LogBucket, key, r.log.Finish()); err != nil {
-		return err
+	if _, err := r.logW.Write(r.log.Finish()); err != nil {
+		return fmt.Errorf("prediction log %s: %w", key, err) // aborted by stream
+	}
+	err := r.logW.Close()
+	r.logW = nil
+	if err != nil {
+		return fmt.Errorf("prediction log %s: %w", key, err)
 	}
 	r.logPart++
 	r.res.LogKeys++
@@ -456,12 +497,10 @@ func (r *run) reject(ie *mrt.InputError) error {
 	return err
 }
 
-// finish writes the last log part and flushes the buffers.
-func (r *run) finish(ctx context.Context) error {
-	if r.s.LogBucket != nil {
-		if err := r.writeLogPart(ctx); err != nil {
-			return err
-		}
+// finish ends the last log part and flushes the buffers.
+func (r *run) finish() error {
+	if err := r.endLogPart(); err != nil {
+		return err
 	}
 	if r.errBuf != nil {
 		if err := r.errBuf.Flush(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"hash/crc32"
+	"io"
 	"math"
 	"math/bits"
 	"slices"
@@ -41,10 +42,11 @@ func (e *Encoder) Piece(dst []byte, l *Lines) []byte {
 // #18223, on which Athena's engine is built; MonetDB; Bun), and a log they
 // read in part would lose records silently.
 type Stream struct {
-	gz   []byte
-	crc  uint32
-	size uint32 // of the lines, modulo 2^32 as gzip's trailer has it
-	done bool
+	gz      []byte
+	started bool // the header is written (into gz; Drain may have taken it)
+	crc     uint32
+	size    uint32 // of the lines, modulo 2^32 as gzip's trailer has it
+	done    bool
 }
 
 // Add appends a piece that Piece made of lines. Pieces go in the order of
@@ -56,9 +58,20 @@ func (s *Stream) Add(piece, lines []byte) {
 }
 
 func (s *Stream) start() {
-	if len(s.gz) == 0 {
+	if !s.started {
 		s.gz = append(s.gz, gzipHeader...)
+		s.started = true
 	}
+}
+
+// Drain writes what has been put together so far to w and forgets it, so
+// that a member goes out as its pieces come instead of being held whole;
+// Finish then returns the rest.
+func (s *Stream) Drain(w io.Writer) error {
+	s.start()
+	_, err := w.Write(s.gz)
+	s.gz = s.gz[:0]
+	return err
 }
 
 func (s *Stream) sum(lines []byte) {
@@ -67,7 +80,8 @@ func (s *Stream) sum(lines []byte) {
 }
 
 // Finish ends the member, with a last, empty block and the trailer, and
-// returns it; it stays finished, and the same, until Reset.
+// returns it (what Drain has not taken); it stays finished, and the same,
+// until Reset.
 func (s *Stream) Finish() []byte {
 	if !s.done {
 		s.start()

@@ -168,6 +168,24 @@ func TestStream(t *testing.T) {
 		return &l
 	}())))
 
+	// Drained after each piece, the member goes out the same.
+	obj = bytes.Clone(obj) // Reset keeps, and reuses, the memory
+	s.Reset()
+	var drained bytes.Buffer
+	for i := 0; i < len(recs); i += 150 {
+		var l predlog.Lines
+		for j := i; j < min(i+150, len(recs)); j++ {
+			enc.Append(&l, &recs[j])
+		}
+		s.Add(enc.Piece(nil, &l), l.Bytes())
+		if err := s.Drain(&drained); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := append(drained.Bytes(), s.Finish()...); !bytes.Equal(got, obj) {
+		t.Fatalf("drained member differs: %d bytes, %d whole", len(got), len(obj))
+	}
+
 	s.Reset()
 	if back := gunzip(t, s.Finish()); len(back) != 0 {
 		t.Fatalf("empty stream read back %d bytes", len(back))
