@@ -79,7 +79,7 @@ type rowError struct {
 }
 
 // stream runs the pipeline over in, whose format is "csv" or "jsonl".
-func (r *run) stream(ctx context.Context, in io.Reader, format string) (err error) {
+func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
 	r.info = r.s.Model.Info()
 	// A log part goes to its object as its pieces come, under a context
 	// of its own, cancelled if the run fails so the part is not committed.
