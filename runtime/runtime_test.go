@@ -196,11 +196,11 @@ func FuzzCSVRows(f *testing.F) {
 	}
 	s, _ := runtime.NewSchema([]runtime.Feature{{Name: "age", Type: runtime.Numeric}}, false)
 	f.Fuzz(func(t *testing.T, in string) {
-		got, gotLines, gerr, ok := readAll(strings.NewReader(in), s)
+		got, gotLines, ok, gerr := readAll(strings.NewReader(in), s)
 		if !ok {
 			return // no "age" column, or a bad header
 		}
-		slow, slowLines, serr, _ := readAll(iotest.OneByteReader(strings.NewReader(in)), s)
+		slow, slowLines, _, serr := readAll(iotest.OneByteReader(strings.NewReader(in)), s)
 		if fmt.Sprint(slow, slowLines, serr) != fmt.Sprint(got, gotLines, gerr) {
 			t.Fatalf("%q read a byte at a time: %q %v %v; whole: %q %v %v", in, slow, slowLines, serr, got, gotLines, gerr)
 		}
@@ -228,18 +228,18 @@ func FuzzCSVRows(f *testing.F) {
 
 // readAll reads records with CSVRows up to the first error (ok is false
 // when the header is refused).
-func readAll(r io.Reader, s *runtime.Schema) (recs [][]string, lines []int, err error, ok bool) {
+func readAll(r io.Reader, s *runtime.Schema) (recs [][]string, lines []int, ok bool, err error) {
 	rows, err := runtime.NewCSVRows(r, s)
 	if err != nil {
-		return nil, nil, err, false
+		return nil, nil, false, err
 	}
 	for {
 		err := rows.Next()
 		if errors.Is(err, io.EOF) {
-			return recs, lines, nil, true
+			return recs, lines, true, nil
 		}
 		if err != nil {
-			return recs, lines, err, true
+			return recs, lines, true, err
 		}
 		recs = append(recs, append([]string(nil), rows.Record...))
 		lines = append(lines, rows.Line)

@@ -43,6 +43,7 @@ type run struct {
 
 	log     predlog.Stream // the log part being written
 	logW    *blob.Writer   // its object, open from its first piece
+	logKey  string
 	logCtx  context.Context
 	logN    int
 	logPart int
@@ -433,18 +434,18 @@ func (r *run) header() error {
 // opens at the part's first piece. The pieces go out as they come: held
 // whole, a part was 8.5 MB of memory written at once.
 func (r *run) addLog(c *chunk) error {
-	key := logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
 	if r.logW == nil {
-		w, err := r.s.LogBucket.NewWriter(r.logCtx, key, &blob.WriterOptions{ContentType: "application/gzip"})
+		r.logKey = logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
+		w, err := predlog.NewObjectWriter(r.logCtx, r.s.LogBucket, r.logKey)
 		if err != nil {
-			return fmt.Errorf("prediction log %s: %w", key, err)
+			return err
 		}
 		r.logW = w
 	}
 	r.log.Add(c.log, c.records.Bytes())
 	r.logN += c.logN
 	if err := r.log.Drain(r.logW); err != nil {
-		return fmt.Errorf("prediction log %s: %w", key, err)
+		return fmt.Errorf("prediction log %s: %w", r.logKey, err)
 	}
 	return nil
 }
@@ -454,14 +455,13 @@ func (r *run) endLogPart() error {
 	if r.logW == nil {
 		return nil
 	}
-	key := logKey(r.s.LogPrefix, r.when, r.seed, r.logPart)
 	if _, err := r.logW.Write(r.log.Finish()); err != nil {
-		return fmt.Errorf("prediction log %s: %w", key, err) // aborted by stream
+		return fmt.Errorf("prediction log %s: %w", r.logKey, err) // aborted by stream
 	}
 	err := r.logW.Close()
 	r.logW = nil
 	if err != nil {
-		return fmt.Errorf("prediction log %s: %w", key, err)
+		return fmt.Errorf("prediction log %s: %w", r.logKey, err)
 	}
 	r.logPart++
 	r.res.LogKeys++

@@ -307,28 +307,36 @@ func (l *Logger) Stats() Stats {
 // The object appears whole or not at all: on any error the write is
 // aborted.
 func WriteObject(ctx context.Context, bucket *blob.Bucket, key string, lines []byte) error {
-	return WriteCompressed(ctx, bucket, key, Compress(nil, lines))
+	return upload(ctx, bucket, key, bytes.NewReader(Compress(nil, lines)))
 }
 
-// WriteCompressed writes gzip data (a member, as Compress or
-// Stream.Finish make it) into one object, whole or not at all.
+// upload writes gzip data (a member, as Compress or Stream.Finish make
+// it) into one object, whole or not at all.
 //
 // Through Upload rather than WriteAll, which hashes every object twice
 // with MD5 (5-6% of a logged request's time on one core) for a
 // check the stores make anyway: the S3 and GCS clients send their own
 // CRC of the upload, a file is renamed into place only once written, and
 // the gzip trailer's CRC covers the records whatever the store.
-func WriteCompressed(ctx context.Context, bucket *blob.Bucket, key string, gz []byte) error {
-	return upload(ctx, bucket, key, bytes.NewReader(gz))
-}
-
 func upload(ctx context.Context, bucket *blob.Bucket, key string, gz io.Reader) error {
-	err := bucket.Upload(ctx, key, gz, &blob.WriterOptions{ContentType: "application/gzip"})
-	if err != nil {
+	if err := bucket.Upload(ctx, key, gz, objectOptions); err != nil {
 		return fmt.Errorf("prediction log %s: %w", key, err)
 	}
 	return nil
 }
+
+// NewObjectWriter opens a log object to be written as its member is put
+// together (Stream.Drain); it is committed by Close, and abandoned if ctx
+// is cancelled first.
+func NewObjectWriter(ctx context.Context, bucket *blob.Bucket, key string) (*blob.Writer, error) {
+	w, err := bucket.NewWriter(ctx, key, objectOptions)
+	if err != nil {
+		return nil, fmt.Errorf("prediction log %s: %w", key, err)
+	}
+	return w, nil
+}
+
+var objectOptions = &blob.WriterOptions{ContentType: "application/gzip"}
 
 // pacedReader is how the background writer hands a chunk to the store on
 // one core (GOMAXPROCS=1). A driver that reads it (S3's and Azure's
