@@ -17,11 +17,22 @@ import (
 // Batch scoring: a CSV of N rows (the holdout's rows, cycled) from a
 // file:// bucket into the same bucket with modelfn's batch function,
 // prediction log on, off and sampled, against pandas + xgboost reading and
-// writing the same folder. Each run is its own process and reports its
-// own peak RSS (VmHWM: wait4's ru_maxrss would carry this driver's over).
+// writing the same folder, without a log and, up to pandasLogMaxRows, with
+// one. Each run is its own process and reports its own peak RSS (VmHWM:
+// wait4's ru_maxrss would carry this driver's over).
+
+// pandasLogMaxRows bounds the sizes pandas also logs at: a logging run
+// takes about twice as long, and at 10M rows that is some 8 minutes a run.
+const pandasLogMaxRows = 1_000_000
 
 type batchRun struct {
 	rowsPerSec, rssMB, cpuSec float64
+}
+
+// A batchSide is one of the programs compared, run once per call.
+type batchSide struct {
+	name string
+	run  func() (batchRun, error)
 }
 
 func (s *setup) batchSection(ctx context.Context) ([]Row, error) {
@@ -32,6 +43,7 @@ func (s *setup) batchSection(ctx context.Context) ([]Row, error) {
 		logOff  = "modelfn, prediction log off"
 		sampled = "modelfn, " + sampledName
 		pandas  = "pandas"
+		logged  = "pandas, logging"
 	)
 	sampledBundle, err := s.bundleWithLog(sampledSetting)
 	if err != nil {
@@ -44,14 +56,14 @@ func (s *setup) batchSection(ctx context.Context) ([]Row, error) {
 		if err := s.ex.writeCSV(in, n); err != nil {
 			return nil, err
 		}
-		sides := []struct {
-			name string
-			run  func() (batchRun, error)
-		}{
+		sides := []batchSide{
 			{logOn, func() (batchRun, error) { return s.batchModelfn(ctx, s.bundle, bucket, key, n, true) }},
 			{logOff, func() (batchRun, error) { return s.batchModelfn(ctx, s.bundle, bucket, key, n, false) }},
 			{sampled, func() (batchRun, error) { return s.batchModelfn(ctx, sampledBundle, bucket, key, n, true) }},
-			{pandas, func() (batchRun, error) { return s.batchPandas(ctx, in, n) }},
+			{pandas, func() (batchRun, error) { return s.batchPandas(ctx, in, n, false) }},
+		}
+		if n <= pandasLogMaxRows {
+			sides = append(sides, batchSide{logged, func() (batchRun, error) { return s.batchPandas(ctx, in, n, true) }})
 		}
 		res := map[string][]batchRun{}
 		for run := 0; run < s.cfg.longRuns; run++ {
@@ -84,6 +96,11 @@ func (s *setup) batchSection(ctx context.Context) ([]Row, error) {
 			compare("batch", size+": peak RSS, log off", against, fig(logOff, "MB"), fig(pandas, "MB"), false, 0, ""),
 			compare("batch", size+": CPU time, log on", against, fig(logOn, "s"), fig(pandas, "s"), false, 0, ""),
 		)
+		if n <= pandasLogMaxRows {
+			rows = append(rows,
+				compare("batch", size+": rows/s, log on both sides (the same work)", againstPandasLog, fig(logOn, "rows/s"), fig(logged, "rows/s"), true, 10, "≥ 10×"),
+				compare("batch", size+": peak RSS, log on both sides", againstPandasLog, fig(logOn, "MB"), fig(logged, "MB"), false, 0, ""))
+		}
 	}
 	return rows, nil
 }
@@ -148,11 +165,20 @@ func (s *setup) batchModelfn(ctx context.Context, bundle, bucket, key string, n 
 	return batchRun{rowsPerSec: float64(n) / rep.Seconds, rssMB: rep.PeakRSSMB, cpuSec: rep.CPUSeconds}, nil
 }
 
-func (s *setup) batchPandas(ctx context.Context, in string, n int) (batchRun, error) {
-	dst := filepath.Join(s.tmp, "pandas-out.csv")
+// batchPandas runs batch_pandas.py on in, with its prediction log when
+// logOn, and checks its output (and log).
+func (s *setup) batchPandas(ctx context.Context, in string, n int, logOn bool) (batchRun, error) {
+	dst, logDir := filepath.Join(s.tmp, "pandas-out.csv"), filepath.Join(s.tmp, "pandas-log")
 	defer os.Remove(dst)
-	cmd := exec.CommandContext(ctx, s.python, filepath.Join(s.root, "testing", "compare", "py", "batch_pandas.py"),
-		filepath.Join(s.ex.dir, "model.json"), in, dst)
+	defer os.RemoveAll(logDir)
+	args := []string{filepath.Join(s.root, "testing", "compare", "py", "batch_pandas.py"), filepath.Join(s.ex.dir, "model.json"), in, dst}
+	if logOn {
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			return batchRun{}, err
+		}
+		args = append(args, logDir)
+	}
+	cmd := exec.CommandContext(ctx, s.python, args...)
 	cmd.Env = baseEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -174,6 +200,11 @@ func (s *setup) batchPandas(ctx context.Context, in string, n int) (batchRun, er
 	}
 	if err := s.ex.checkCSV(dst); err != nil {
 		return batchRun{}, fmt.Errorf("pandas output: %w", err)
+	}
+	if logOn {
+		if logged, err := pythonLogRecords(logDir); err != nil || logged != n {
+			return batchRun{}, fmt.Errorf("pandas' prediction log: %d records, want %d (%v)", logged, n, err)
+		}
 	}
 	return batchRun{rowsPerSec: float64(n) / rep.Seconds, rssMB: rep.PeakRSSMB, cpuSec: rep.CPUSeconds}, nil
 }

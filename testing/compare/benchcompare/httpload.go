@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,12 +60,19 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 		variants = append(variants, sv)
 	}
 	mfNoLog, mfSampled := variants[0], variants[1]
-	py, err := s.startUvicorn(ctx, s.pinned(0))
+	py, err := s.startUvicorn(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	defer py.p.stop(10 * time.Second)
-	servers := []*server{mf, mfNoLog, mfSampled, py}
+	// The same app logging every prediction, as modelfn does by default.
+	pyLogDir := filepath.Join(s.tmp, "fastapi-log")
+	pyLog, err := s.startUvicorn(ctx, pyLogDir)
+	if err != nil {
+		return nil, err
+	}
+	defer pyLog.p.stop(10 * time.Second)
+	servers := []*server{mf, mfNoLog, mfSampled, py, pyLog}
 
 	for _, sv := range servers {
 		if err := s.checkServer(ctx, sv); err != nil {
@@ -80,22 +89,32 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 			return nil, err
 		}
 	}
+	pyLog.p.stop(10 * time.Second) // which ends its last log object
+	if _, err := pythonLogRecords(pyLogDir); err != nil {
+		return nil, fmt.Errorf("the FastAPI app's prediction log: %w", err)
+	}
 
 	const against = againstFastAPI
 	var rows []Row
 	for mi, m := range mixes {
-		// The same work on both sides (the Python app keeps no prediction
-		// log), then modelfn as it is served by default, log on.
+		// The same work on both sides, with the log off and then on; modelfn
+		// as it is served by default (log on) against the Python app without
+		// one; and logging a sample.
 		fastapi := res[py][mi]
 		for _, v := range []struct {
-			what string
-			r    series
-		}{{"prediction log off (the same work)", res[mfNoLog][mi]}, {"prediction log on (the default)", res[mf][mi]}, {sampledName, res[mfSampled][mi]}} {
+			what, against string
+			r, alt        series
+		}{
+			{"prediction log off (the same work)", against, res[mfNoLog][mi], fastapi},
+			{"prediction log on (the default)", against, res[mf][mi], fastapi},
+			{"prediction log on, both sides (the same work)", againstFastAPILog, res[mf][mi], res[pyLog][mi]},
+			{sampledName, against, res[mfSampled][mi], fastapi},
+		} {
 			what := m.name + ", " + v.what
 			rows = append(rows,
-				compare("HTTP", what+": throughput", against, newFigure("req/s", v.r.rps), newFigure("req/s", fastapi.rps), true, 20, "≥ 20×"),
-				compare("HTTP", what+": p50 latency", against, newFigure("ms", v.r.p50), newFigure("ms", fastapi.p50), false, 0, ""),
-				compare("HTTP", what+": p99 latency", against, newFigure("ms", v.r.p99), newFigure("ms", fastapi.p99), false, 10, "≤ 1/10"))
+				compare("HTTP", what+": throughput", v.against, newFigure("req/s", v.r.rps), newFigure("req/s", v.alt.rps), true, 20, "≥ 20×"),
+				compare("HTTP", what+": p50 latency", v.against, newFigure("ms", v.r.p50), newFigure("ms", v.alt.p50), false, 0, ""),
+				compare("HTTP", what+": p99 latency", v.against, newFigure("ms", v.r.p99), newFigure("ms", v.alt.p99), false, 10, "≤ 1/10"))
 		}
 		// Where a request's time goes, the same work on both sides: the
 		// kernel's part (a loopback read and write at the least) is a floor
@@ -108,7 +127,7 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 		}
 	}
 	rss := map[*server]float64{}
-	for _, sv := range servers {
+	for _, sv := range []*server{mf, py} {
 		if rss[sv], err = peakRSS(sv.p.pid()); err != nil {
 			return nil, err
 		}
@@ -255,20 +274,68 @@ func (s *setup) startModelfnWithLog(ctx context.Context, setting string) (*serve
 	return sv, nil
 }
 
-func (s *setup) startUvicorn(ctx context.Context, pin func(...string) []string) (*server, error) {
+// startUvicorn starts the FastAPI app on core 0, logging every prediction
+// into logDir unless it is "".
+func (s *setup) startUvicorn(ctx context.Context, logDir string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
+	name, env := "fastapi", []string{"OMP_NUM_THREADS=1", "MODELFN_MODEL=" + filepath.Join(s.ex.dir, "model.json")}
+	if logDir != "" {
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			return nil, err
+		}
+		name, env = "fastapi, logging", append(env, "MODELFN_LOG_DIR="+logDir)
+	}
 	host, port, _ := strings.Cut(addr, ":")
-	p, err := startProc("uvicorn", s.root, []string{"OMP_NUM_THREADS=1", "MODELFN_MODEL=" + filepath.Join(s.ex.dir, "model.json")},
-		pin(s.python, "-m", "uvicorn", "app:app", "--app-dir", filepath.Join(s.root, "testing", "compare", "py"),
+	p, err := startProc(name, s.root, env,
+		s.pinned(0)(s.python, "-m", "uvicorn", "app:app", "--app-dir", filepath.Join(s.root, "testing", "compare", "py"),
 			"--host", host, "--port", port, "--workers", "1", "--no-access-log", "--log-level", "warning")...)
 	if err != nil {
 		return nil, err
 	}
-	sv := &server{name: "fastapi", url: "http://" + addr + "/predict", p: p}
+	sv := &server{name: name, url: "http://" + addr + "/predict", p: p}
 	return sv, s.waitServing(ctx, sv)
+}
+
+// pythonLogRecords counts the records of a Python side's prediction log
+// (gzipped JSON lines, dir/part-*.json.gz), checking each is JSON with an
+// id: a comparison with the log on both sides holds only if it logged.
+func pythonLogRecords(dir string) (int, error) {
+	parts, err := filepath.Glob(filepath.Join(dir, "part-*.json.gz"))
+	if err != nil || len(parts) == 0 {
+		return 0, fmt.Errorf("%s: no part-*.json.gz (%v)", dir, err)
+	}
+	n := 0
+	for _, part := range parts {
+		if err := func() error {
+			f, err := os.Open(part)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", part, err)
+			}
+			sc := bufio.NewScanner(zr)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for line := 1; sc.Scan(); line++ {
+				if !json.Valid(sc.Bytes()) || !bytes.Contains(sc.Bytes(), []byte(`"id":"`)) {
+					return fmt.Errorf("%s: line %d is not a JSON record with an id: %.80q", part, line, sc.Bytes())
+				}
+				n++
+			}
+			if err := sc.Err(); err != nil {
+				return fmt.Errorf("%s: %w", part, err)
+			}
+			return nil
+		}(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // waitServing polls until the server answers a one-row request.

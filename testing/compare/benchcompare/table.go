@@ -10,25 +10,29 @@ import (
 
 // The alternatives, by the short name the table uses.
 const (
-	againstFastAPI = "FastAPI"
-	againstPython  = "Python process"
-	againstUvicorn = "uvicorn server"
-	againstPandas  = "pandas"
-	againstScipy   = "scipy"
-	againstORT     = "onnxruntime"
-	againstGnet    = "gnet event loop"
-	againstBare    = "bare server"
+	againstFastAPI    = "FastAPI"
+	againstFastAPILog = "FastAPI, logging"
+	againstPandasLog  = "pandas, logging"
+	againstPython     = "Python process"
+	againstUvicorn    = "uvicorn server"
+	againstPandas     = "pandas"
+	againstScipy      = "scipy"
+	againstORT        = "onnxruntime"
+	againstGnet       = "gnet event loop"
+	againstBare       = "bare server"
 )
 
 var legend = map[string]string{
-	againstFastAPI: "FastAPI + uvicorn + xgboost (testing/compare/py/app.py): one uvicorn worker (uvloop, httptools when installed), one xgboost thread, `async def` endpoint, pydantic validation, `inplace_predict`, no prediction log; pinned to the same core as each modelfn serve (GOMAXPROCS=1; one with the prediction log off, one with it on, one logging a 10% sample), wrk on the other",
-	againstPython:  "`/usr/bin/python3 testing/compare/py/coldstart.py`: a fresh process that imports xgboost, loads the model and predicts one row",
-	againstUvicorn: "the FastAPI app (testing/compare/py/app.py) under uvicorn, one worker: exec to its first 200 on /predict",
-	againstPandas:  "`testing/compare/py/batch_pandas.py`: pandas read_csv, xgboost inplace_predict, to_csv (no per-row prediction id), on the same file in the same folder",
-	againstScipy:   "`testing/drift/compare_scipy.py` (scipy + numpy), against `testing/drift/benchdrift`, as `make bench-drift` runs them",
-	againstORT:     "onnxruntime-node 1.30 through `testing/onnx/ortrun.js`, as `make bench-onnx` (testing/onnx/benchcmp) runs it",
-	againstGnet:    "testing/compare/floor -design gnet: a server answering every request with a fixed body on gnet's event loop (one goroutine for all connections), pinned and loaded as modelfn serve is",
-	againstBare:    "testing/compare/floor -design goroutines: a server answering every request with a fixed body, a goroutine per connection, pinned and loaded as modelfn serve is",
+	againstFastAPI:    "FastAPI + uvicorn + xgboost (testing/compare/py/app.py): one uvicorn worker (uvloop, httptools when installed), one xgboost thread, `async def` endpoint, pydantic validation, `inplace_predict`, no prediction log; pinned to the same core as each modelfn serve (GOMAXPROCS=1; one with the prediction log off, one with it on, one logging a 10% sample), wrk on the other",
+	againstPython:     "`/usr/bin/python3 testing/compare/py/coldstart.py`: a fresh process that imports xgboost, loads the model and predicts one row",
+	againstUvicorn:    "the FastAPI app (testing/compare/py/app.py) under uvicorn, one worker: exec to its first 200 on /predict",
+	againstFastAPILog: "the same FastAPI app with MODELFN_LOG_DIR set, pinned and loaded the same way: it also logs every prediction as modelfn does by default, a JSON line with the same fields (compact, through one C-accelerated encoder), gzipped by zlib at its fastest level as requests come, 10,000 records an object",
+	againstPandasLog:  "`batch_pandas.py` with a log folder: the same, then every row logged as modelfn's batch does by default, a JSON line per row written by pandas `to_json` (flat, 10 significant digits), gzipped at zlib's fastest level, 50,000 records an object",
+	againstPandas:     "`testing/compare/py/batch_pandas.py`: pandas read_csv, xgboost inplace_predict, to_csv (no per-row prediction id), on the same file in the same folder",
+	againstScipy:      "`testing/drift/compare_scipy.py` (scipy + numpy), against `testing/drift/benchdrift`, as `make bench-drift` runs them",
+	againstORT:        "onnxruntime-node 1.30 through `testing/onnx/ortrun.js`, as `make bench-onnx` (testing/onnx/benchcmp) runs it",
+	againstGnet:       "testing/compare/floor -design gnet: a server answering every request with a fixed body on gnet's event loop (one goroutine for all connections), pinned and loaded as modelfn serve is",
+	againstBare:       "testing/compare/floor -design goroutines: a server answering every request with a fixed body, a goroutine per connection, pinned and loaded as modelfn serve is",
 }
 
 // writeTable prints the results as Markdown: a header naming the machine,
