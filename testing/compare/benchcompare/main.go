@@ -3,12 +3,15 @@
 // table of ratios (issue 8, "Side by side"):
 //
 //  1. HTTP predictions: modelfn serve against FastAPI + uvicorn + xgboost,
-//     one worker each, wrk on loopback, 1-row, 100-row and mixed requests;
+//     one worker each, wrk on loopback, 1-row, 100-row and mixed requests,
+//     the prediction log off, on and sampled, against the app without a
+//     log and (log on) logging every prediction too;
 //  2. cold start to the first correct prediction: the Lambda bootstrap
 //     under the Runtime Interface Emulator and modelfn serve, against a
 //     Python process that imports xgboost, loads the model and predicts;
 //  3. batch scoring of 100k, 1M and 10M-row CSVs from a file:// bucket,
-//     prediction log on, off and sampled, against pandas + xgboost;
+//     prediction log on, off and sampled, against pandas + xgboost without
+//     a log and (log on, up to 1M rows) logging every row too;
 //  4. the drift report against scipy (testing/drift);
 //  5. the ONNX runtime against onnxruntime (testing/onnx/benchcmp).
 //
