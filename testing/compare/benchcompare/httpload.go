@@ -307,35 +307,37 @@ func pythonLogRecords(dir string) (int, error) {
 	if err != nil || len(parts) == 0 {
 		return 0, fmt.Errorf("%s: no part-*.json.gz (%v)", dir, err)
 	}
-	n := 0
+	total := 0
 	for _, part := range parts {
-		if err := func() error {
-			f, err := os.Open(part)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			zr, err := gzip.NewReader(f)
-			if err != nil {
-				return fmt.Errorf("%s: %w", part, err)
-			}
-			sc := bufio.NewScanner(zr)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for line := 1; sc.Scan(); line++ {
-				if !json.Valid(sc.Bytes()) || !bytes.Contains(sc.Bytes(), []byte(`"id":"`)) {
-					return fmt.Errorf("%s: line %d is not a JSON record with an id: %.80q", part, line, sc.Bytes())
-				}
-				n++
-			}
-			if err := sc.Err(); err != nil {
-				return fmt.Errorf("%s: %w", part, err)
-			}
-			return nil
-		}(); err != nil {
-			return n, err
+		n, err := logPartRecords(part)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("%s: %w", part, err)
 		}
 	}
-	return n, nil
+	return total, nil
+}
+
+func logPartRecords(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	n := 0
+	for sc.Scan() {
+		if !json.Valid(sc.Bytes()) || !bytes.Contains(sc.Bytes(), []byte(`"id":"`)) {
+			return n, fmt.Errorf("line %d is not a JSON record with an id: %.80q", n+1, sc.Bytes())
+		}
+		n++
+	}
+	return n, sc.Err()
 }
 
 // waitServing polls until the server answers a one-row request.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -137,5 +139,32 @@ func TestExampleChecks(t *testing.T) {
 	os.WriteFile(out, []byte(strings.Replace(scored.String(), fmt.Sprint(e.expected[5][1]), "0.5", 1)), 0o644)
 	if err := e.checkCSV(out); err == nil {
 		t.Error("a wrong probability in the CSV passed")
+	}
+}
+
+// The check that a Python side did log: every part's records counted, and
+// a part that is not JSON records with ids named with its line.
+func TestPythonLogRecords(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := pythonLogRecords(dir); err == nil {
+		t.Error("an empty folder passed")
+	}
+	writePart := func(name string, lines ...string) {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(strings.Join(lines, "\n") + "\n"))
+		zw.Close()
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePart("part-000001.json.gz", `{"id":"a","features":{"x":1}}`, `{"id":"b","features":{"x":2}}`)
+	writePart("part-000002.json.gz", `{"id":"c","features":{"x":3}}`)
+	if n, err := pythonLogRecords(dir); err != nil || n != 3 {
+		t.Errorf("got %d records, %v; want 3", n, err)
+	}
+	writePart("part-000003.json.gz", `{"id":"d"}`, `{"features":{"x":4}}`)
+	if _, err := pythonLogRecords(dir); err == nil || !strings.Contains(err.Error(), "part-000003.json.gz: line 2") {
+		t.Errorf("a record without an id: %v", err)
 	}
 }
