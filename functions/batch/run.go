@@ -83,14 +83,14 @@ type rowError struct {
 func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
 	r.info = r.s.Model.Info()
 	// A log part goes to its object as its pieces come, under a context
-	// of its own, cancelled if the run fails so the part is not committed.
+	// of its own, cancelled before a part a failed run left open is
+	// closed, so that it is not committed.
 	logCtx, cancelLog := context.WithCancel(ctx)
 	defer func() {
-		if r.logW != nil { // the run failed with a part open
-			cancelLog()
+		cancelLog()
+		if r.logW != nil {
 			r.logW.Close()
 		}
-		cancelLog()
 	}()
 	r.logCtx = logCtx
 	if format == "csv" {
