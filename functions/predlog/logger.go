@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 	"gocloud.dev/blob"
@@ -98,9 +99,8 @@ func NewLogger(bucket *blob.Bucket, enc *Encoder, opt Options) *Logger {
 }
 
 // Log records the predictions for rows [0, b.Rows) of a batch, those the
-// sample rate keeps; ids is the rows' ids as AppendIDs writes them. They
-// become strings only when a row is kept, so that a request the sample
-// leaves out makes no garbage.
+// sample rate keeps; ids is the rows' ids as AppendIDs writes them, read
+// in place (a copy of them was a logged request's only garbage).
 func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64, k int, latency time.Duration) {
 	now := time.Now()
 	w := b.Width()
@@ -133,7 +133,6 @@ func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64,
 			l.free = l.free[:n-1]
 		}
 	}
-	all := string(ids[:b.Rows*IDLen])
 	rec := &l.rec
 	// Batch.Text is only ever what ScanInstances read, numbers in JSON's grammar.
 	rec.Time, rec.Source, rec.Latency, rec.TextIsJSON = now, source, latency, true
@@ -141,7 +140,10 @@ func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64,
 		if kept < b.Rows && !l.opt.Sample.keepText(id(i)) {
 			continue
 		}
-		rec.ID, rec.X, rec.Out = all[i*IDLen:(i+1)*IDLen], b.X[i*w:(i+1)*w], out[i*k:(i+1)*k]
+		// A view of the id, not a copy: the encoder only appends it, and rec
+		// lets go of it below.
+		rec.ID = unsafe.String(&ids[i*IDLen], IDLen)
+		rec.X, rec.Out = b.X[i*w:(i+1)*w], out[i*k:(i+1)*k]
 		if b.S != nil {
 			rec.S = b.S[i*w : (i+1)*w]
 		}
