@@ -37,10 +37,13 @@ const (
 )
 
 // fastServer is fasthttp's server with the time limits kept by a watchdog
-// (fasthttp is given none; see watchdog.go).
+// (fasthttp is given none; see watchdog.go), on sockets read and written
+// without the file layer (see sockconn_linux.go).
 type fastServer struct{ *fasthttp.Server }
 
-func (s fastServer) Serve(ln net.Listener) error { return s.Server.Serve(watch(ln, serverLimits)) }
+func (s fastServer) Serve(ln net.Listener) error {
+	return s.Server.Serve(watch(sockets(ln), serverLimits))
+}
 
 func newFastServer(h http.Handler, maxBody int64, log *slog.Logger) fastServer {
 	serve := inTurns(fastHandler(h, log))
