@@ -86,6 +86,8 @@ func (c *sockConn) Read(p []byte) (int, error) {
 }
 
 // recvOnce reads once into c.in; false asks the poller to wait for data.
+// It and sendAll each keep their own system call loop: one helper for
+// both, too large to inline, cost 2% of one-row requests/s (by hand).
 func (c *sockConn) recvOnce(fd uintptr) bool {
 	for {
 		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.in[0])), uintptr(len(c.in)), 0, 0, 0)
