@@ -53,6 +53,7 @@ type config struct {
 	coldRuns     int
 	httpDuration time.Duration
 	warmup       time.Duration
+	ownDuration  time.Duration // of one closedloop run
 	conns        int
 	sizes        []int
 	driftRows    int
@@ -70,7 +71,7 @@ type setup struct {
 	python, wrkBin                          string
 	rieBin, versitygwBin, taskset           string
 	modelfnBin, batchBin, driftBin, onnxBin string
-	floorBin, goBin                         string
+	floorBin, closedloopBin, goBin          string
 	profiles                                string // -pgo: where modelfn processes write CPU profiles
 	profileCount                            int
 	ex                                      *example
@@ -106,7 +107,8 @@ func main() {
 	flag.IntVar(&cfg.coldRuns, "cold-runs", 15, "cold starts per kind")
 	flag.DurationVar(&cfg.httpDuration, "http-duration", 10*time.Second, "length of one wrk run")
 	flag.DurationVar(&cfg.warmup, "warmup", 3*time.Second, "wrk warm-up per server and mix, not counted")
-	flag.IntVar(&cfg.conns, "connections", 16, "wrk's fixed concurrency")
+	flag.DurationVar(&cfg.ownDuration, "closedloop-duration", 5*time.Second, "length of one closedloop run (each request's own latency, after the wrk runs)")
+	flag.IntVar(&cfg.conns, "connections", 16, "wrk's and closedloop's fixed concurrency")
 	flag.StringVar(&sizes, "sizes", "100000,1000000,10000000", "batch file sizes in rows")
 	flag.IntVar(&cfg.driftRows, "drift-rows", 1_000_000, "rows per table in the drift comparison")
 	flag.IntVar(&cfg.driftCols, "drift-cols", 20, "features in the drift comparison")
@@ -166,6 +168,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	res.Settings = map[string]any{
 		"sections": cfg.sections, "runs": cfg.runs, "batch_runs": cfg.longRuns, "cold_starts": cfg.coldRuns,
 		"wrk":             map[string]any{"threads": 1, "connections": cfg.conns, "seconds": cfg.httpDuration.Seconds(), "warmup_seconds": cfg.warmup.Seconds()},
+		"closedloop":      map[string]any{"connections": cfg.conns, "seconds": cfg.ownDuration.Seconds()},
 		"pinned_to_cores": s.taskset != "", "batch_rows": cfg.sizes, "drift": []int{cfg.driftRows, cfg.driftCols},
 	}
 	log.Info("measuring", "load1", res.Load.Start, "sections", cfg.sections)
@@ -275,6 +278,9 @@ func prepare(ctx context.Context, cfg config, log *slog.Logger) (*setup, func(),
 	}
 	if on("floor") { // its own module, so gnet is no dependency of modelfn
 		builds = append(builds, program{dst: &s.floorBin, pkg: ".", dir: "testing/compare/floor"})
+	}
+	if on("http") {
+		builds = append(builds, program{dst: &s.closedloopBin, pkg: "./testing/compare/closedloop"})
 	}
 	if on("http") || on("floor") {
 		if s.wrkBin, err = need("wrk", "make tools-apt"); err != nil {
