@@ -116,7 +116,7 @@ func (s *setup) httpSection(ctx context.Context) ([]Row, error) {
 			what := m.name + ", " + v.what
 			wrkP99 := compare("HTTP", what+": p99 latency", v.against, newFigure("ms", v.r.p99), newFigure("ms", v.alt.p99), false, 10, "≤ 1/10")
 			ownP99 := compare("HTTP", what+": p99 latency, each request's own", v.against, newFigure("ms", v.r.ownP99), newFigure("ms", v.alt.ownP99), false, 10, "≤ 1/10")
-			if len(rows) == 0 {
+			if len(rows) == 0 { // the first p99 rows say what each reading is
 				wrkP99.Note, ownP99.Note = wrkLatencyNote, ownLatencyNote
 			}
 			rows = append(rows,

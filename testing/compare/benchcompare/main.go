@@ -3,7 +3,8 @@
 // table of ratios (issue 8, "Side by side"):
 //
 //  1. HTTP predictions: modelfn serve against FastAPI + uvicorn + xgboost,
-//     one worker each, wrk on loopback, 1-row, 100-row and mixed requests,
+//     one worker each, wrk on loopback (then closedloop, for each
+//     request's own p99 beside wrk's), 1-row, 100-row and mixed requests,
 //     the prediction log off, on and sampled, against the app without a
 //     log and (log on) logging every prediction too;
 //  2. cold start to the first correct prediction: the Lambda bootstrap
