@@ -211,7 +211,8 @@ func (s *setup) ownLatencies(ctx context.Context, servers []*server, mixes []mix
 					return sv.p.failure(fmt.Errorf("died under load"))
 				}
 				var r struct {
-					P99 float64 `json:"p99_ms"`
+					P99          float64 `json:"p99_ms"`
+					P99Corrected float64 `json:"p99_wrk_corrected_ms"` // logged, to compare with wrk's
 				}
 				if err == nil {
 					err = json.Unmarshal(out, &r)
@@ -219,7 +220,8 @@ func (s *setup) ownLatencies(ctx context.Context, servers []*server, mixes []mix
 				if err != nil {
 					return fmt.Errorf("closedloop against %s (%s): %w%s", sv.name, m.name, err, stderrOf(err))
 				}
-				s.log.Info("http, each request's own latency", "server", sv.name, "mix", m.name, "run", run+1, "p99_ms", r.P99)
+				s.log.Info("http, each request's own latency", "server", sv.name, "mix", m.name, "run", run+1, "p99_ms", r.P99,
+					"p99_wrk_corrected_ms", r.P99Corrected)
 				res[sv][mi].ownP99 = append(res[sv][mi].ownP99, r.P99)
 			}
 		}

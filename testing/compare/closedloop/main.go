@@ -14,8 +14,10 @@
 //
 //	closedloop -url http://127.0.0.1:8080/predict -c 16 -d 10s one.json hundred.json
 //
-// It prints one JSON object: requests, requests_per_sec, p50_ms, p99_ms.
-// Any answer but a 200, or a connection that fails, is an error.
+// It prints one JSON object: requests, requests_per_sec, p50_ms, p99_ms,
+// and p99_wrk_corrected_ms, the p99 of the same latencies after wrk's
+// correction, to show how much of wrk's figure the correction is. Any
+// answer but a 200, or a connection that fails, is an error.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -42,6 +45,8 @@ type Result struct {
 	RPS      float64 `json:"requests_per_sec"`
 	P50      float64 `json:"p50_ms"`
 	P99      float64 `json:"p99_ms"`
+	// The p99 after wrk's correction for coordinated omission (wrkCorrected).
+	P99WrkCorrected float64 `json:"p99_wrk_corrected_ms"`
 }
 
 func main() {
@@ -127,7 +132,42 @@ func Run(ctx context.Context, target string, conns int, d time.Duration, bodies 
 	}
 	slices.Sort(all)
 	ms := func(q float64) float64 { return all[int(q*float64(len(all)-1))].Seconds() * 1e3 }
-	return Result{Requests: len(all), RPS: float64(len(all)) / elapsed.Seconds(), P50: ms(0.50), P99: ms(0.99)}, nil
+	corrected := wrkCorrected(all, elapsed, conns)
+	return Result{Requests: len(all), RPS: float64(len(all)) / elapsed.Seconds(), P50: ms(0.50), P99: ms(0.99),
+		P99WrkCorrected: wrkPercentile(corrected, 99) / 1e3}, nil
+}
+
+// wrkCorrected returns the latencies in whole µs, as wrk keeps them, with
+// the samples wrk 4.1's stats_correct adds: interval is the run's time over
+// the requests a connection made, and each latency n of at least twice the
+// interval adds n-interval, n-2·interval, … while above the interval.
+func wrkCorrected(lats []time.Duration, elapsed time.Duration, conns int) []int64 {
+	us := make([]int64, 0, len(lats))
+	for _, l := range lats {
+		us = append(us, l.Microseconds())
+	}
+	perConn := int64(len(lats) / conns)
+	if perConn == 0 {
+		return us
+	}
+	interval := elapsed.Microseconds() / perConn
+	for _, n := range us[:len(lats)] {
+		if n < 2*interval {
+			continue
+		}
+		for m := n - interval; m > interval; m -= interval {
+			us = append(us, m)
+		}
+	}
+	return us
+}
+
+// wrkPercentile is wrk's stats_percentile over µs values: the smallest
+// value whose count reaches the rank p% of the total, rounded.
+func wrkPercentile(us []int64, p float64) float64 {
+	slices.Sort(us)
+	rank := int(math.Round(p/100*float64(len(us)) + 0.5))
+	return float64(us[min(max(rank, 1), len(us))-1])
 }
 
 // exchange sends requests on c one at a time until the deadline, each when

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,5 +80,25 @@ func TestRunFailures(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), "localhost:1/predict", 1, time.Second, [][]byte{[]byte(`{}`)}); err == nil || !strings.Contains(err.Error(), "want http://") {
 		t.Errorf("a URL without a scheme: err %v", err)
+	}
+}
+
+// wrk's correction, worked by hand: four requests on one connection in
+// 400 µs make an interval of 100 µs, so the 1,000 µs one adds the eight
+// requests the connection would have sent meanwhile (900 µs down to 200).
+func TestWrkCorrected(t *testing.T) {
+	us := time.Microsecond
+	got := wrkCorrected([]time.Duration{100 * us, 100 * us, 100 * us, 1000 * us}, 400*us, 1)
+	want := []int64{100, 100, 100, 1000, 900, 800, 700, 600, 500, 400, 300, 200}
+	if !slices.Equal(got, want) {
+		t.Fatalf("corrected %v, want %v", got, want)
+	}
+	// wrk's ranks: round(p% of 12 + 0.5), the 7th and the 12th value.
+	if p50, p99 := wrkPercentile(got, 50), wrkPercentile(got, 99); p50 != 500 || p99 != 1000 {
+		t.Errorf("p50 %v, p99 %v µs, want 500 and 1000", p50, p99)
+	}
+	// Below twice the interval nothing is added.
+	if got := wrkCorrected([]time.Duration{100 * us, 199 * us}, 200*us, 1); len(got) != 2 {
+		t.Errorf("added %v", got[2:])
 	}
 }
