@@ -3,7 +3,7 @@
 # scipy, onnxruntime), same machine, same run, one table of ratios (issue 8).
 # The programs live in testing/compare; results in testing/compare/results.
 #
-# Not in BENCH_TARGETS: it runs for about 40 minutes, writes 10M-row CSVs
+# Not in BENCH_TARGETS: it runs for about 35 minutes, writes 10M-row CSVs
 # (several GB, deleted afterwards) and re-runs bench-drift and bench-onnx.
 # It first waits (up to an hour) for the 1-minute load average to fall
 # below 1.0, as figures from a busy machine say little.
