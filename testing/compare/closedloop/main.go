@@ -126,44 +126,44 @@ func Run(ctx context.Context, target string, conns int, d time.Duration, bodies 
 	if err := errors.Join(errs...); err != nil {
 		return Result{}, err
 	}
-	all := slices.Concat(lats...)
-	if len(all) == 0 {
-		return Result{}, errors.New("no request was answered")
-	}
-	slices.Sort(all)
-	ms := func(q float64) float64 { return all[int(q*float64(len(all)-1))].Seconds() * 1e3 }
-	corrected := wrkCorrected(all, elapsed, conns)
-	return Result{Requests: len(all), RPS: float64(len(all)) / elapsed.Seconds(), P50: ms(0.50), P99: ms(0.99),
-		P99WrkCorrected: wrkPercentile(corrected, 99) / 1e3}, nil
-}
-
-// wrkCorrected returns the latencies in whole µs, as wrk keeps them, with
-// the samples wrk 4.1's stats_correct adds: interval is the run's time over
-// the requests a connection made, and each latency n of at least twice the
-// interval adds n-interval, n-2·interval, … while above the interval.
-func wrkCorrected(lats []time.Duration, elapsed time.Duration, conns int) []int64 {
-	us := make([]int64, 0, len(lats))
-	for _, l := range lats {
+	// In whole µs and with wrk's percentile rule, as wrk keeps them, so
+	// that the two readings differ only by the correction.
+	var us []int64
+	for _, l := range slices.Concat(lats...) {
 		us = append(us, l.Microseconds())
 	}
-	perConn := int64(len(lats) / conns)
+	if len(us) == 0 {
+		return Result{}, errors.New("no request was answered")
+	}
+	corrected := wrkCorrected(us, elapsed, conns)
+	return Result{Requests: len(us), RPS: float64(len(us)) / elapsed.Seconds(),
+		P50: wrkPercentile(us, 50) / 1e3, P99: wrkPercentile(us, 99) / 1e3, P99WrkCorrected: wrkPercentile(corrected, 99) / 1e3}, nil
+}
+
+// wrkCorrected returns the latencies (µs) with the samples wrk 4.1's
+// stats_correct adds: interval is the run's time over the requests a
+// connection made, and each latency n of at least twice the interval adds
+// n-interval, n-2·interval, … while above the interval.
+func wrkCorrected(us []int64, elapsed time.Duration, conns int) []int64 {
+	out := slices.Clone(us)
+	perConn := int64(len(us) / conns)
 	if perConn == 0 {
-		return us
+		return out
 	}
 	interval := elapsed.Microseconds() / perConn
-	for _, n := range us[:len(lats)] {
+	for _, n := range us {
 		if n < 2*interval {
 			continue
 		}
 		for m := n - interval; m > interval; m -= interval {
-			us = append(us, m)
+			out = append(out, m)
 		}
 	}
-	return us
+	return out
 }
 
-// wrkPercentile is wrk's stats_percentile over µs values: the smallest
-// value whose count reaches the rank p% of the total, rounded.
+// wrkPercentile is wrk's stats_percentile over µs values (sorting them):
+// the smallest value whose count reaches the rank p% of the total, rounded.
 func wrkPercentile(us []int64, p float64) float64 {
 	slices.Sort(us)
 	rank := int(math.Round(p/100*float64(len(us)) + 0.5))

@@ -87,8 +87,7 @@ func TestRunFailures(t *testing.T) {
 // 400 µs make an interval of 100 µs, so the 1,000 µs one adds the eight
 // requests the connection would have sent meanwhile (900 µs down to 200).
 func TestWrkCorrected(t *testing.T) {
-	us := time.Microsecond
-	got := wrkCorrected([]time.Duration{100 * us, 100 * us, 100 * us, 1000 * us}, 400*us, 1)
+	got := wrkCorrected([]int64{100, 100, 100, 1000}, 400*time.Microsecond, 1)
 	want := []int64{100, 100, 100, 1000, 900, 800, 700, 600, 500, 400, 300, 200}
 	if !slices.Equal(got, want) {
 		t.Fatalf("corrected %v, want %v", got, want)
@@ -98,7 +97,7 @@ func TestWrkCorrected(t *testing.T) {
 		t.Errorf("p50 %v, p99 %v µs, want 500 and 1000", p50, p99)
 	}
 	// Below twice the interval nothing is added.
-	if got := wrkCorrected([]time.Duration{100 * us, 199 * us}, 200*us, 1); len(got) != 2 {
+	if got := wrkCorrected([]int64{100, 199}, 200*time.Microsecond, 1); len(got) != 2 {
 		t.Errorf("added %v", got[2:])
 	}
 }
