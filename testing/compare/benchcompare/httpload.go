@@ -162,9 +162,8 @@ const (
 )
 
 // load warms each server up under each mix (connections, caches, Python's
-// first calls), then runs wrk cfg.runs times per server and mix, the
-// servers in turn and rotated so that none always goes first; res[sv][i]
-// holds server sv's figures under mixes[i].
+// first calls), then runs wrk cfg.runs times per server and mix (inTurn);
+// res[sv][i] holds server sv's figures under mixes[i].
 func (s *setup) load(ctx context.Context, section string, servers []*server, mixes []mix) (map[*server][]series, error) {
 	for _, sv := range servers {
 		for _, m := range mixes {
@@ -177,64 +176,67 @@ func (s *setup) load(ctx context.Context, section string, servers []*server, mix
 	for _, sv := range servers {
 		res[sv] = make([]series, len(mixes))
 	}
-	for run := 0; run < s.cfg.runs; run++ {
-		for mi, m := range mixes {
-			for i := range servers {
-				sv := servers[(i+run)%len(servers)]
-				w, err := s.wrk(ctx, sv, m, s.cfg.httpDuration)
-				if err != nil {
-					return nil, err
-				}
-				s.log.Info(section, "server", sv.name, "mix", m.name, "run", run+1, "req/s", w.rps, "p50_ms", w.p50, "p99_ms", w.p99,
-					"user_us", w.userUS, "kernel_us", w.kernelUS)
-				r := &res[sv][mi]
-				r.rps, r.p50, r.p99 = append(r.rps, w.rps), append(r.p50, w.p50), append(r.p99, w.p99)
-				r.user, r.kernel = append(r.user, w.userUS), append(r.kernel, w.kernelUS)
-			}
+	err := s.inTurn(servers, mixes, func(run int, sv *server, mi int) error {
+		m := mixes[mi]
+		w, err := s.wrk(ctx, sv, m, s.cfg.httpDuration)
+		if err != nil {
+			return err
 		}
-	}
-	return res, nil
+		s.log.Info(section, "server", sv.name, "mix", m.name, "run", run+1, "req/s", w.rps, "p50_ms", w.p50, "p99_ms", w.p99,
+			"user_us", w.userUS, "kernel_us", w.kernelUS)
+		r := &res[sv][mi]
+		r.rps, r.p50, r.p99 = append(r.rps, w.rps), append(r.p50, w.p50), append(r.p99, w.p99)
+		r.user, r.kernel = append(r.user, w.userUS), append(r.kernel, w.kernelUS)
+		return nil
+	})
+	return res, err
 }
 
-// ownLatencies runs closedloop, as load runs wrk, cfg.runs times per server
-// and mix, and adds the p99 of the requests it sent to res.
-func (s *setup) ownLatencies(ctx context.Context, servers []*server, mixes []mix, res map[*server][]series) error {
+// inTurn calls measure cfg.runs times for each server and mix (by index),
+// the servers in turn and rotated from run to run so that none always goes
+// first.
+func (s *setup) inTurn(servers []*server, mixes []mix, measure func(run int, sv *server, mi int) error) error {
 	for run := 0; run < s.cfg.runs; run++ {
-		for mi, m := range mixes {
+		for mi := range mixes {
 			for i := range servers {
-				sv := servers[(i+run)%len(servers)]
-				args := s.pinned(1)(s.closedloopBin, "-url", sv.url, "-c", strconv.Itoa(s.cfg.conns), "-d", s.cfg.ownDuration.String())
-				cmd := exec.CommandContext(ctx, args[0], append(args[1:], m.bodies...)...)
-				cmd.Env = append(os.Environ(), "GOMAXPROCS=1") // one thread, as wrk -t1
-				out, err := cmd.Output()
-				if sv.p.exited() {
-					return sv.p.failure(fmt.Errorf("died under load"))
+				if err := measure(run, servers[(i+run)%len(servers)], mi); err != nil {
+					return err
 				}
-				var r struct {
-					P99          float64 `json:"p99_ms"`
-					P99Corrected float64 `json:"p99_wrk_corrected_ms"` // logged, to compare with wrk's
-				}
-				if err == nil {
-					err = json.Unmarshal(out, &r)
-				}
-				if err != nil {
-					return fmt.Errorf("closedloop against %s (%s): %w%s", sv.name, m.name, err, stderrOf(err))
-				}
-				s.log.Info("http, each request's own latency", "server", sv.name, "mix", m.name, "run", run+1, "p99_ms", r.P99,
-					"p99_wrk_corrected_ms", r.P99Corrected)
-				res[sv][mi].ownP99 = append(res[sv][mi].ownP99, r.P99)
 			}
 		}
 	}
 	return nil
 }
 
-// stderrOf is what a failed command wrote to its standard error.
-func stderrOf(err error) string {
-	if ee, ok := errors.AsType[*exec.ExitError](err); ok && len(ee.Stderr) > 0 {
-		return "\n" + string(ee.Stderr)
-	}
-	return ""
+// ownLatencies runs closedloop as load runs wrk, and adds the p99 of the
+// requests it sent to res.
+func (s *setup) ownLatencies(ctx context.Context, servers []*server, mixes []mix, res map[*server][]series) error {
+	return s.inTurn(servers, mixes, func(run int, sv *server, mi int) error {
+		m := mixes[mi]
+		args := s.pinned(1)(s.closedloopBin, "-url", sv.url, "-c", strconv.Itoa(s.cfg.conns), "-d", s.cfg.ownDuration.String())
+		cmd := exec.CommandContext(ctx, args[0], append(args[1:], m.bodies...)...)
+		cmd.Env = append(baseEnv(), "GOMAXPROCS=1") // one thread, as wrk -t1
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if sv.p.exited() {
+			return sv.p.failure(fmt.Errorf("died under load"))
+		}
+		var r struct {
+			P99          float64 `json:"p99_ms"`
+			P99Corrected float64 `json:"p99_wrk_corrected_ms"` // logged, to compare with wrk's
+		}
+		if err == nil {
+			err = json.Unmarshal(out, &r)
+		}
+		if err != nil {
+			return fmt.Errorf("closedloop against %s (%s): %w: %s", sv.name, m.name, err, stderr.String())
+		}
+		s.log.Info("http, each request's own latency", "server", sv.name, "mix", m.name, "run", run+1, "p99_ms", r.P99,
+			"p99_wrk_corrected_ms", r.P99Corrected)
+		res[sv][mi].ownP99 = append(res[sv][mi].ownP99, r.P99)
+		return nil
+	})
 }
 
 // writeBody writes a request of the example's first n holdout rows to path.
