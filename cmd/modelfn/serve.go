@@ -43,7 +43,7 @@ Ctrl-C stops it gracefully: requests in flight finish and the prediction log is 
 			if err != nil {
 				return err
 			}
-			return local.Serve(cmd.Context(), app, local.Options{Addr: addr, WatchInterval: watch, MonitorInterval: monitorEvery})
+			return local.Serve(cmd.Context(), app, local.Options{Addr: addr, DataDir: data, WatchInterval: watch, MonitorInterval: monitorEvery})
 		},
 	}
 	cmd.Flags().StringVar(&bundleDir, "bundle", ".", "bundle folder (holding modelfn.yaml)")

@@ -62,6 +62,9 @@ type Options struct {
 	// MonitorInterval overrides the bundle's monitoring interval (0: keep).
 	WatchInterval   time.Duration
 	MonitorInterval time.Duration
+	// DataDir, if set, is the data folder Config was given: its batch input
+	// folder is made at start, so that a first file can be dropped in.
+	DataDir string
 	// Listener, if set, is served instead of listening on Addr.
 	Listener net.Listener
 	// Ready, if set, receives the address once the server listens.
@@ -73,6 +76,13 @@ type Options struct {
 // prediction log is flushed.
 func Serve(ctx context.Context, app *functions.App, o Options) error {
 	log := app.Logger
+	input := app.Bundle.Config.Batch.InputPrefix
+	if app.Batch != nil && o.DataDir != "" {
+		input = filepath.Join(o.DataDir, filepath.FromSlash(input))
+		if err := os.MkdirAll(input, 0o755); err != nil {
+			return fmt.Errorf("batch input folder: %w", err)
+		}
+	}
 	srv := newFastServer(withStats(app), app.Bundle.Config.Limits.MaxBodyBytes, log)
 	ln := o.Listener
 	if ln == nil {
@@ -94,7 +104,7 @@ func Serve(ctx context.Context, app *functions.App, o Options) error {
 	go func() { errc <- srv.Serve(ln) }()
 	if app.Batch != nil {
 		interval := cmp(o.WatchInterval, time.Second)
-		log.Info("watching for batch input", "prefix", c.Batch.InputPrefix, "every", interval)
+		log.Info("watching for batch input", "folder", input, "every", interval)
 		go func() { errc <- Watch(ctx, app, interval) }()
 	}
 	if app.Monitor != nil {

@@ -38,7 +38,7 @@ func serveBundle(t *testing.T, bundle, data string) (string, context.CancelFunc,
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- local.Serve(ctx, app, local.Options{Addr: "127.0.0.1:0", WatchInterval: 20 * time.Millisecond, Ready: func(a string) { addr <- a }})
+		done <- local.Serve(ctx, app, local.Options{Addr: "127.0.0.1:0", DataDir: data, WatchInterval: 20 * time.Millisecond, Ready: func(a string) { addr <- a }})
 	}()
 	return "http://" + <-addr, cancel, done
 }
@@ -71,6 +71,29 @@ func TestWatcherRetriesAFailedStore(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the input was never scored after the store came back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestInputFolderReady: a fresh data folder has its input folder once
+// the server listens, so the README's first cp into it works, and a file
+// dropped there is scored.
+func TestInputFolderReady(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "fresh")
+	_, cancel, done := serve(t, data)
+	defer func() { cancel(); <-done }()
+	src, _ := os.ReadFile(filepath.Join(example, "holdout.csv"))
+	if err := os.WriteFile(filepath.Join(data, "input", "day.csv"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(data, "output", "day.csv")); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a file dropped into the input folder was never scored")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
