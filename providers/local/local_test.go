@@ -60,20 +60,22 @@ func TestWatcherRetriesAFailedStore(t *testing.T) {
 		t.Fatal("output written through a broken store")
 	}
 	os.Remove(filepath.Join(data, "output"))
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := os.ReadFile(filepath.Join(data, "output", "day.csv"))
-		if err == nil {
-			if n := strings.Count(string(out), "\n"); n != strings.Count(string(src), "\n") {
-				t.Fatalf("output has %d lines", n)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the input was never scored after the store came back")
-		}
-		time.Sleep(20 * time.Millisecond)
+	out := scored(t, data, "day.csv", "the input was never scored after the store came back")
+	if n := strings.Count(string(out), "\n"); n != strings.Count(string(src), "\n") {
+		t.Fatalf("output has %d lines", n)
 	}
+}
+
+// scored waits up to 30 s for the output of the input file name under
+// data, failing with why when it never comes.
+func scored(t *testing.T, data, name, why string) []byte {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if out, err := os.ReadFile(filepath.Join(data, "output", name)); err == nil {
+			return out
+		}
+	}
+	t.Fatal(why)
+	return nil
 }
 
 // TestInputFolderReady: a fresh data folder has its input folder once
@@ -87,16 +89,7 @@ func TestInputFolderReady(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "input", "day.csv"), src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(data, "output", "day.csv")); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a file dropped into the input folder was never scored")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	scored(t, data, "day.csv", "a file dropped into the input folder was never scored")
 }
 
 // TestStatsAndGracefulStop: the stats endpoint counts logged records, and

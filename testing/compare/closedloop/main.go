@@ -129,8 +129,10 @@ func Run(ctx context.Context, target string, conns int, d time.Duration, bodies 
 	// In whole µs and with wrk's percentile rule, as wrk keeps them, so
 	// that the two readings differ only by the correction.
 	var us []int64
-	for _, l := range slices.Concat(lats...) {
-		us = append(us, l.Microseconds())
+	for _, conn := range lats {
+		for _, l := range conn {
+			us = append(us, l.Microseconds())
+		}
 	}
 	if len(us) == 0 {
 		return Result{}, errors.New("no request was answered")
