@@ -175,13 +175,8 @@ func (p *Profile) UnmarshalJSON(b []byte) error {
 			}
 		} else {
 			cj := pc.Categorical
-			if cj.Seen < 0 || cj.Missing < 0 || cj.TypeErrors < 0 || cj.Unseen < 0 || cj.Other < 0 {
-				return fmt.Errorf("drift: profile column %q: negative count", pc.Name)
-			}
-			for k, n := range cj.Counts {
-				if n < 0 || k == "" {
-					return fmt.Errorf("drift: profile column %q: count %d for category %q", pc.Name, n, k)
-				}
+			if err := cj.check(j.Options.MaxCategories); err != nil {
+				return fmt.Errorf("drift: profile column %q: %w", pc.Name, err)
 			}
 			cc := np.cat[i]
 			cc.seen, cc.missing, cc.typeErrors, cc.unseen, cc.other = cj.Seen, cj.Missing, cj.TypeErrors, cj.Unseen, cj.Other
@@ -191,6 +186,32 @@ func (p *Profile) UnmarshalJSON(b []byte) error {
 		}
 	}
 	*p = *np
+	return nil
+}
+
+// check rejects categorical summaries no profile could have written: each
+// value seen is counted under its category or, past the cap, as other (a
+// summary whose counts fell short had the comparisons index categories
+// that were not there).
+func (cj *catJSON) check(maxCategories int) error {
+	if cj.Seen < 0 || cj.Missing < 0 || cj.TypeErrors < 0 || cj.Unseen < 0 || cj.Other < 0 {
+		return fmt.Errorf("negative count")
+	}
+	if len(cj.Counts) > maxCategories {
+		return fmt.Errorf("%d categories counted with a cap of %d", len(cj.Counts), maxCategories)
+	}
+	counted := cj.Other
+	for k, n := range cj.Counts {
+		if n < 1 || k == "" {
+			return fmt.Errorf("count %d for category %q", n, k)
+		}
+		if counted += n; counted < 0 {
+			return fmt.Errorf("counts overflow")
+		}
+	}
+	if counted != cj.Seen || cj.Unseen > cj.Seen {
+		return fmt.Errorf("%d values seen, %d counted (other %d), %d unseen", cj.Seen, counted, cj.Other, cj.Unseen)
+	}
 	return nil
 }
 
