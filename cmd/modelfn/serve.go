@@ -47,7 +47,7 @@ Ctrl-C stops it gracefully: requests in flight finish and the prediction log is 
 		},
 	}
 	cmd.Flags().StringVar(&bundleDir, "bundle", ".", "bundle folder (holding modelfn.yaml)")
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (anything but loopback lets other machines call it, unauthenticated)")
 	cmd.Flags().StringVar(&data, "data", ".modelfn", "data folder standing in for the buckets")
 	cmd.Flags().DurationVar(&watch, "watch-every", time.Second, "how often DATA/input/ is checked for new files")
 	cmd.Flags().DurationVar(&monitorEvery, "monitor-every", 0, "run the monitor this often (default: the bundle's monitoring.interval)")

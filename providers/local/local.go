@@ -94,6 +94,12 @@ func Serve(ctx context.Context, app *functions.App, o Options) error {
 	c := &app.Bundle.Config
 	log.Info("serving", "model", c.Name, "version", c.Version, "addr", "http://"+ln.Addr().String(),
 		"predict", "POST /predict  or  POST /v2/models/"+c.Name+"/infer")
+	if beyondLoopback(ln.Addr()) {
+		// The local server has no authentication of its own (the clouds'
+		// deployments do): say so when other machines can reach it.
+		log.Warn("listening beyond this machine: anyone who can reach this address can call predict and read /modelfn/stats, with no authentication; listen on 127.0.0.1 or put an authenticating proxy in front",
+			"addr", ln.Addr().String())
+	}
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}
@@ -244,3 +250,11 @@ func Watch(ctx context.Context, app *functions.App, interval time.Duration) erro
 
 // watchAttempts is how many times the watcher tries one input.
 const watchAttempts = 6
+
+// beyondLoopback reports whether a listener's address takes connections
+// from other machines: a TCP address that is not a loopback one (the
+// unspecified 0.0.0.0 and :: included).
+func beyondLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && !t.IP.IsLoopback()
+}

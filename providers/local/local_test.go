@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,6 +91,52 @@ func TestInputFolderReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	scored(t, data, "day.csv", "a file dropped into the input folder was never scored")
+}
+
+// TestWarnsBeyondLoopback: listening where other machines can reach the
+// unauthenticated local server is said at start; loopback is not.
+func TestWarnsBeyondLoopback(t *testing.T) {
+	for addr, warned := range map[string]bool{"127.0.0.1:0": false, "0.0.0.0:0": true} {
+		cfg, err := local.Config(filepath.Join(example, "bundle"), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs syncBuffer
+		app, err := functions.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() { done <- local.Serve(ctx, app, local.Options{Addr: addr, Ready: func(a string) { ready <- a }}) }()
+		<-ready
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(logs.String(), "listening beyond this machine"); got != warned {
+			t.Errorf("%s: warned %v, want %v; log:\n%s", addr, got, warned, logs.String())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer the server's goroutines can log into.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestStatsAndGracefulStop: the stats endpoint counts logged records, and
