@@ -76,6 +76,26 @@ func TestEncoderCompress(t *testing.T) {
 			enc.Append(l, &odd)
 			return l
 		}()},
+		"the longest codes": {enc, func() *predlog.Lines {
+			// Bytes counted in Fibonacci numbers make the deepest Huffman
+			// tree, cut to the longest codes allowed; the bytes not among
+			// them get those, and runs of them, once the codes are made,
+			// go four codes to a word.
+			var fib strings.Builder
+			for i, a, b := 0, 1, 1; i < 25; i, a, b = i+1, b, a+b {
+				fib.WriteString(strings.Repeat(string(rune('a'+i)), a))
+			}
+			skewed, rare := one, one
+			skewed.S = []string{"", fib.String()}
+			rare.S = []string{"", strings.Repeat("QZ~", 2000)}
+			l := new(predlog.Lines)
+			enc.Append(l, &skewed)
+			for range 400 { // the rest of the sample
+				enc.Append(l, &one)
+			}
+			enc.Append(l, &rare)
+			return l
+		}()},
 		"two encoders' records": {enc, func() *predlog.Lines { // parts of other lengths: literals
 			l := records(t, enc, s, 5)
 			for i := range recs[:5] {
