@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,6 +181,7 @@ type Encoder struct {
 	parts   [][]byte
 	classes [][]byte // `"class"` per class
 	cats    []bool   // categorical features
+	numeric bool     // no categorical features
 	task    runtime.Task
 }
 
@@ -200,6 +202,7 @@ func NewEncoder(model, version string, s *runtime.Schema, info runtime.Info) *En
 		add(`%s%s:`, open(i, `,"features":{`), quote(f.Name))
 		e.cats = append(e.cats, f.Type == runtime.Categorical)
 	}
+	e.numeric = !slices.Contains(e.cats, true)
 	if e.task == runtime.Classification {
 		add(`},"prediction":{"label":`)
 		for i, c := range info.Classes {
@@ -232,8 +235,8 @@ type Record struct {
 	TextIsJSON bool
 	Out        []float64 // the model's output for the row
 	// OutText, when set, is Out as text already, comma-separated (a CSV
-	// row's): copied rather than formatted again. Each must be a JSON
-	// number (Out finite).
+	// row's, an HTTP answer's): copied rather than formatted again. Each
+	// must be JSON: a number, or null where Out is not finite.
 	OutText []byte
 	Latency time.Duration
 
@@ -285,15 +288,29 @@ func (e *Encoder) Append(l *Lines, r *Record) {
 	dst = part(dst, 2)
 	dst = append(append(append(dst, '"'), r.Source...), '"')
 	next := 3
-	for i, cat := range e.cats {
-		dst = part(dst, next+i)
-		switch {
-		case cat && r.S != nil && r.S[i] != "":
-			dst = appendString(dst, r.S[i])
-		case r.Text != nil && !cat && r.Text[i] != "" && (r.TextIsJSON || isJSONNumber(r.Text[i])):
-			dst = append(dst, r.Text[i]...)
-		default:
-			dst = AppendFloat(dst, r.X[i])
+	if r.TextIsJSON && e.numeric && len(r.Text) == len(e.cats) {
+		// An HTTP row's numbers, all JSON already: the loop below without
+		// its questions, a tenth of the record's cost.
+		for i, t := range r.Text {
+			at = append(at, uint32(len(dst)))
+			dst = append(dst, p[next+i]...)
+			if t == "" {
+				dst = AppendFloat(dst, r.X[i])
+			} else {
+				dst = append(dst, t...)
+			}
+		}
+	} else {
+		for i, cat := range e.cats {
+			dst = part(dst, next+i)
+			switch {
+			case cat && r.S != nil && r.S[i] != "":
+				dst = appendString(dst, r.S[i])
+			case r.Text != nil && !cat && r.Text[i] != "" && (r.TextIsJSON || isJSONNumber(r.Text[i])):
+				dst = append(dst, r.Text[i]...)
+			default:
+				dst = AppendFloat(dst, r.X[i])
+			}
 		}
 	}
 	next += len(e.cats)
