@@ -1,6 +1,7 @@
 package predict
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
 )
 
@@ -397,12 +397,7 @@ func (h *Handler) appendOIPResponse(s *scratch, id string) []byte {
 		buf = strconv.AppendInt(buf, int64(n), 10)
 		buf = append(buf, `],"data":[`...)
 	}
-	for i, v := range s.out[:n*k] {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = predlog.AppendFloat(buf, v)
-	}
+	buf = append(buf, bytes.TrimSuffix(s.outText, []byte{','})...)
 	buf = append(buf, "]}]}\n"...)
 	s.buf = buf
 	return buf

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/modelfn/modelfn/functions/predlog"
 	"github.com/modelfn/modelfn/runtime"
 )
 
@@ -120,6 +119,12 @@ func (h *Handler) appendPredictions(s *scratch) []byte {
 	buf = append(buf, `,"version":`...)
 	buf = append(buf, h.quotedVersion...)
 	buf = append(buf, `,"predictions":[`...)
+	text := s.outText
+	next := func() []byte { // the next value's text
+		v, rest, _ := bytes.Cut(text, []byte{','})
+		text = rest
+		return v
+	}
 	for i := 0; i < s.batch.Rows; i++ {
 		if i > 0 {
 			buf = append(buf, ',')
@@ -138,12 +143,12 @@ func (h *Handler) appendPredictions(s *scratch) []byte {
 				}
 				buf = append(buf, c...)
 				buf = append(buf, ':')
-				buf = predlog.AppendFloat(buf, out[j])
+				buf = append(buf, next()...)
 			}
 			buf = append(buf, '}')
 		} else {
 			buf = append(buf, `,"value":`...)
-			buf = predlog.AppendFloat(buf, out[0])
+			buf = append(buf, next()...)
 		}
 		buf = append(buf, '}')
 	}

@@ -100,8 +100,11 @@ func NewLogger(bucket *blob.Bucket, enc *Encoder, opt Options) *Logger {
 
 // Log records the predictions for rows [0, b.Rows) of a batch, those the
 // sample rate keeps; ids is the rows' ids as AppendIDs writes them, read
-// in place (a copy of them was a logged request's only garbage).
-func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64, k int, latency time.Duration) {
+// in place (a copy of them was a logged request's only garbage). outText,
+// when not nil, is out's k values a row as the caller's answer wrote them,
+// each as AppendFloat writes it and followed by a comma: copied, not
+// formatted again.
+func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64, outText []byte, k int, latency time.Duration) {
 	now := time.Now()
 	w := b.Width()
 	id := func(i int) []byte { return ids[i*IDLen : (i+1)*IDLen] }
@@ -136,14 +139,19 @@ func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64,
 	rec := &l.rec
 	// Batch.Text is only ever what ScanInstances read, numbers in JSON's grammar.
 	rec.Time, rec.Source, rec.Latency, rec.TextIsJSON = now, source, latency, true
+	text := outText
 	for i := 0; i < b.Rows; i++ {
+		var values []byte
+		if outText != nil {
+			values, text = nextValues(text, k)
+		}
 		if kept < b.Rows && !l.opt.Sample.keepText(id(i)) {
 			continue
 		}
 		// A view of the id, not a copy: the encoder only appends it, and rec
 		// lets go of it below.
 		rec.ID = unsafe.String(&ids[i*IDLen], IDLen)
-		rec.X, rec.Out = b.X[i*w:(i+1)*w], out[i*k:(i+1)*k]
+		rec.X, rec.Out, rec.OutText = b.X[i*w:(i+1)*w], out[i*k:(i+1)*k], values
 		if b.S != nil {
 			rec.S = b.S[i*w : (i+1)*w]
 		}
@@ -152,7 +160,7 @@ func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64,
 		}
 		l.enc.Append(l.cur.gz.Lines(), rec)
 	}
-	rec.ID, rec.X, rec.S, rec.Text, rec.Out = "", nil, nil, nil, nil // the caller's memory is not the logger's to keep
+	rec.ID, rec.X, rec.S, rec.Text, rec.Out, rec.OutText = "", nil, nil, nil, nil, nil // the caller's memory is not the logger's to keep
 	l.cur.gz.Compress(l.enc)
 	l.cur.n += kept
 	l.queued += kept
@@ -168,6 +176,16 @@ func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64,
 		default:
 		}
 	}
+}
+
+// nextValues splits a row's k values off text, comma-terminated values:
+// them, without the last comma, and the rest.
+func nextValues(text []byte, k int) (values, rest []byte) {
+	end := 0
+	for range k {
+		end += bytes.IndexByte(text[end:], ',') + 1
+	}
+	return text[:max(end-1, 0)], text[end:]
 }
 
 // WantsText reports whether a caller should give Log the numbers' text

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +65,7 @@ func TestRoundTrip(t *testing.T) {
 	enc := predlog.NewEncoder("churn", "3", s, info)
 	l := predlog.NewLogger(bucket, enc, predlog.Options{Prefix: "predictions/churn/3/", FlushRecords: 4, FlushInterval: time.Hour, MaxBuffered: 100})
 	b, out, ids := rows(t, s, 10)
-	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 1500*time.Microsecond)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, nil, 2, 1500*time.Microsecond)
 	if err := l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +102,51 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestOutTextCopied: the answer's text of the outputs, given to Log, is
+// what the log holds for each row, sampled rows skipped in step, and a
+// non-finite output reads back as missing.
+func TestOutTextCopied(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, info := schema(t)
+	b, out, ids := rows(t, s, 200)
+	var text []byte
+	for i := range b.Rows {
+		out[2*i], out[2*i+1] = float64(i)/1000, 1-float64(i)/1000
+		if i == 3 {
+			out[2*i+1] = math.NaN()
+		}
+	}
+	for _, v := range out {
+		text = append(predlog.AppendFloat(text, v), ',')
+	}
+	bucket := memblob.OpenBucket(nil)
+	l := predlog.NewLogger(bucket, predlog.NewEncoder("churn", "3", s, info), predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Hour, MaxBuffered: 1000, Sample: 0.5})
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, text, 2, time.Millisecond)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row := map[string]int{}
+	for i, id := range ids {
+		row[id] = i
+	}
+	keys := tools.Keys(t, bucket, "")
+	entries, err := predlog.NewDecoder(s, info).ReadObject(ctx, bucket, keys[0], runtime.NewBatch(s, 200), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) < 50 || len(entries) > 150 {
+		t.Fatalf("%d of 200 rows kept at a rate of 0.5", len(entries))
+	}
+	same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+	for _, e := range entries {
+		i := row[e.ID]
+		if want := out[2*i : 2*i+2]; !same(e.Out[0], want[0]) || !same(e.Out[1], want[1]) {
+			t.Fatalf("row %d: logged %v, answered %v", i, e.Out, want)
+		}
+	}
+}
+
 // TestLogObjectIsOneMember: a chunk that 30 requests compressed, each its
 // own records, is one gzip member (readers that stop after the first
 // member read it whole), which reads back whole and in order, with Go's
@@ -114,7 +160,7 @@ func TestLogObjectIsOneMember(t *testing.T) {
 	var want []string
 	for range 30 {
 		b, out, ids := rows(t, s, 100)
-		l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, time.Millisecond)
+		l.Log(predlog.SourceHTTP, idText(ids), b, out, nil, 2, time.Millisecond)
 		want = append(want, ids...)
 	}
 	if err := l.Close(ctx); err != nil {
@@ -256,7 +302,7 @@ func TestSample(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	l := predlog.NewLogger(bucket, predlog.NewEncoder("m", "1", s, info), predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: time.Hour, MaxBuffered: 1000, Sample: 0.25})
 	b, out, ids := rows(t, s, 400)
-	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, nil, 2, 0)
 	if err := l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +340,7 @@ func TestFlushByAge(t *testing.T) {
 	l := predlog.NewLogger(bucket, predlog.NewEncoder("m", "1", s, info), predlog.Options{Prefix: "p/", FlushRecords: 1000, FlushInterval: 50 * time.Millisecond, MaxBuffered: 1000})
 	defer l.Close(context.Background())
 	b, out, ids := rows(t, s, 3)
-	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, nil, 2, 0)
 	deadline := time.Now().Add(10 * time.Second)
 	for l.Stats().Written != 3 {
 		if time.Now().After(deadline) {
@@ -321,8 +367,8 @@ func TestRetryAfterStoreFailure(t *testing.T) {
 	os.RemoveAll(store)
 	os.WriteFile(store, nil, 0o644)
 	b, out, ids := rows(t, s, 10)
-	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0)
-	l.Log(predlog.SourceHTTP, idText(ids), b, out, 2, 0) // over MaxBuffered: dropped, counted
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, nil, 2, 0)
+	l.Log(predlog.SourceHTTP, idText(ids), b, out, nil, 2, 0) // over MaxBuffered: dropped, counted
 	deadline := time.Now().Add(10 * time.Second)
 	for l.Stats().WriteErrors == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
