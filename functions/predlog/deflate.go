@@ -234,7 +234,7 @@ func (z *deflater) records(l *Lines, e *Encoder, first int) {
 		for r := max(first, 1) * n; r+n <= len(l.parts); r += n {
 			prev, at := l.parts[r-n:r], l.parts[r:r+n]
 			if z.coded {
-				z.codedRecord(l.text, prev, at, e.parts)
+				z.codedRecord(l.text, prev, at, e.partLens)
 				continue
 			}
 			for i, p := range e.parts {
@@ -325,10 +325,10 @@ func matchLen(lines []byte, from, d, known int) int {
 // match do, with the bit writer in registers, four literals at a time
 // and a whole back-reference at once. Shift counts are masked with 63:
 // they are below 64 anyway, and saying so spares a check on every shift.
-func (z *deflater) codedRecord(text []byte, prev, at []uint32, parts [][]byte) {
+func (z *deflater) codedRecord(text []byte, prev, at, partLens []uint32) {
 	out, acc, nacc := store(room(z.w.out, 8), z.w.acc, z.w.nacc)
 	done, codes := z.done, &z.byteCodes
-	for i, p := range parts {
+	for i, plen := range partLens {
 		start := int(at[i])
 		if done < start {
 			lit := text[done:start]
@@ -353,7 +353,7 @@ func (z *deflater) codedRecord(text []byte, prev, at []uint32, parts [][]byte) {
 			done = start
 		}
 		d := start - int(prev[i])
-		n := matchLen(text, done, d, start+len(p)-done)
+		n := matchLen(text, done, d, start+int(plen)-done)
 		if n < 3 {
 			continue
 		}

@@ -178,11 +178,12 @@ type Encoder struct {
 	// parts[i] precedes value i: the id, the time, the source, each
 	// feature, the label and each probability (or the value), the latency;
 	// the last part ends the line.
-	parts   [][]byte
-	classes [][]byte // `"class"` per class
-	cats    []bool   // categorical features
-	numeric bool     // no categorical features
-	task    runtime.Task
+	parts    [][]byte
+	partLens []uint32 // len(parts[i]), as the compressor wants them
+	classes  [][]byte // `"class"` per class
+	cats     []bool   // categorical features
+	numeric  bool     // no categorical features
+	task     runtime.Task
 }
 
 // NewEncoder prepares an encoder.
@@ -215,6 +216,9 @@ func NewEncoder(model, version string, s *runtime.Schema, info runtime.Info) *En
 		add(`},"latency_ms":`)
 	}
 	add("}\n")
+	for _, p := range e.parts {
+		e.partLens = append(e.partLens, uint32(len(p)))
+	}
 	return e
 }
 
