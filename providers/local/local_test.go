@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,7 +100,7 @@ func TestWarnsBeyondLoopback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var logs syncBuffer
+		var logs tools.SyncBuffer
 		app, err := functions.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 		if err != nil {
 			t.Fatal(err)
@@ -119,24 +118,6 @@ func TestWarnsBeyondLoopback(t *testing.T) {
 			t.Errorf("%s: warned %v, want %v; log:\n%s", addr, got, warned, logs.String())
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer the server's goroutines can log into.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestStatsAndGracefulStop: the stats endpoint counts logged records, and
