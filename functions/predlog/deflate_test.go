@@ -78,9 +78,9 @@ func TestEncoderCompress(t *testing.T) {
 		}()},
 		"the longest codes": {enc, func() *predlog.Lines {
 			// Bytes counted in Fibonacci numbers make the deepest Huffman
-			// tree, cut to the longest codes allowed; the bytes not among
-			// them get those, and runs of them, once the codes are made,
-			// go four codes to a word.
+			// tree, cut back to the longest codes allowed or shorter; the
+			// bytes not among them get the longest, and runs of them, once
+			// the codes are made, go four codes to a word.
 			var fib strings.Builder
 			for i, a, b := 0, 1, 1; i < 25; i, a, b = i+1, b, a+b {
 				fib.WriteString(strings.Repeat(string(rune('a'+i)), a))
