@@ -127,7 +127,7 @@ func (s *LineStream) Compress(e *Encoder) {
 	z.records(l, e, s.seen)
 	s.member.gz = z.w.out // whole bytes; the last few bits wait in z
 	s.member.sum(l.text[from:])
-	n := len(e.parts)
+	n := len(e.partLens)
 	s.seen = len(l.parts) / n
 	switch {
 	case !z.coded: // the sample's tokens still point into l
@@ -230,20 +230,20 @@ func (z *deflater) records(l *Lines, e *Encoder, first int) {
 	// Only this encoder's records are referred to (anything else goes as
 	// literals), and only while the offsets fit, as for any chunk the log makes.
 	if l.by == e && uint64(len(l.text)) <= math.MaxUint32 {
-		n := len(e.parts)
+		n := len(e.partLens)
 		for r := max(first, 1) * n; r+n <= len(l.parts); r += n {
 			prev, at := l.parts[r-n:r], l.parts[r:r+n]
 			if z.coded {
 				z.codedRecord(l.text, prev, at, e.partLens)
 				continue
 			}
-			for i, p := range e.parts {
+			for i, plen := range e.partLens {
 				// The part is at at[i] and at prev[i]: those bytes are
 				// equal without comparing; what follows may be too.
 				start := int(at[i])
 				z.literals(l.text, start)
 				from := max(start, z.done)
-				z.match(l.text, from, start-int(prev[i]), start+len(p)-from)
+				z.match(l.text, from, start-int(prev[i]), start+int(plen)-from)
 			}
 		}
 	}

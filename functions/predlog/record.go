@@ -179,7 +179,7 @@ type Encoder struct {
 	// feature, the label and each probability (or the value), the latency;
 	// the last part ends the line.
 	parts    [][]byte
-	partLens []uint32 // len(parts[i]), as the compressor wants them
+	partLens []uint32 // len(parts[i]): all the compressor needs of them
 	classes  [][]byte // `"class"` per class
 	cats     []bool   // categorical features
 	numeric  bool     // no categorical features
