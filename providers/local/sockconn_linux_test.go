@@ -83,15 +83,21 @@ func TestSockConn(t *testing.T) {
 		}
 	})
 	t.Run("deadlines", func(t *testing.T) {
-		s, _ := acceptSock(t)
+		s, c := acceptSock(t)
 		s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		_, err := s.Read(make([]byte, 10))
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Errorf("read past its deadline: %v, want a timeout", err)
 		}
-		s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-		n, err := s.Write(make([]byte, 64<<20)) // the client reads nothing
+		// The deadline passes once the write is under way (the client has
+		// its first byte), not after a fixed time, which a loaded machine
+		// could spend before the first send.
+		go func() {
+			c.Read(make([]byte, 1)) // and nothing more: the buffers fill
+			s.SetWriteDeadline(time.Now())
+		}()
+		n, err := s.Write(make([]byte, 64<<20))
 		if !errors.As(err, &ne) || !ne.Timeout() || n == 0 || n == 64<<20 {
 			t.Errorf("write past its deadline: %d bytes, %v; want some bytes and a timeout", n, err)
 		}
