@@ -85,6 +85,9 @@ func fastError(maxBody int64) func(*fasthttp.RequestCtx, error) {
 				Msg: fmt.Sprintf("the request did not arrive in time (headers %v, then the body %v)", headerTimeout, bodyTimeout)}
 		}
 		predict.WriteError(&fastWriter{ctx: ctx, header: http.Header{}}, status, e)
+		if c, ok := ctx.Conn().(*watchedConn); ok {
+			c.linger = true // the client may still be sending: let it read this
+		}
 	}
 }
 

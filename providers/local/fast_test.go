@@ -95,6 +95,33 @@ func TestFastHandler(t *testing.T) {
 	})
 }
 
+// TestRefusedClientStillSending: a client refused while it is still
+// sending (its headers over the limit) finishes sending without a reset
+// and reads its answer, as from net/http.
+func TestRefusedClientStillSending(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	base := serveFast(t, newFastServer(h, 1<<10, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /"+strings.Repeat("p", maxHeaderBytes)+" HTTP/1.1\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the server answers and closes meanwhile
+	for range 100 {
+		if _, err := io.WriteString(c, "X-More: "+strings.Repeat("m", 1000)+"\r\n"); err != nil {
+			t.Fatalf("writing the rest of the headers: %v", err)
+		}
+	}
+	c.(*net.TCPConn).CloseWrite()
+	answer, err := io.ReadAll(c)
+	if err != nil || !bytes.HasPrefix(answer, []byte("HTTP/1.1 431 ")) || !bytes.Contains(answer, []byte(`"header_too_large"`)) {
+		t.Fatalf("%v: %q", err, answer)
+	}
+}
+
 // checkError sends a GET (or a POST of body) and wants status with a JSON
 // error body of code.
 func checkError(t *testing.T, url, body string, status int, code string) {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -121,6 +122,9 @@ type watchedConn struct {
 	phase phase
 	eol   int8 // how much of a header-ending "\n\r\n" or "\n\n" the last read ended with
 	once  sync.Once
+	// linger: the connection was refused an unreadable request; see
+	// lingeringClose.
+	linger bool
 	// Not the watchdog's: what every request on the connection gives as
 	// its RemoteAddr, made once (see exchange.load).
 	remote string
@@ -169,12 +173,40 @@ func (c *watchedConn) Write(p []byte) (int, error) {
 }
 
 func (c *watchedConn) Close() error {
+	first := false
 	c.once.Do(func() {
+		first = true
 		c.w.mu.Lock()
 		delete(c.w.conns, c)
 		c.w.mu.Unlock()
 	})
+	if first && c.linger {
+		go lingeringClose(c.Conn)
+		return nil
+	}
 	return c.Conn.Close()
+}
+
+// How long, and for how many bytes, a refused client is read from after
+// its answer (net/http waits the same 500 ms).
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 1 << 20
+)
+
+// lingeringClose closes c so that its peer reads the answer written last.
+// A socket closed with bytes unread is reset, and a client still sending
+// the request it was refused (headers over the limit, say) then gets a
+// write error in place of the answer. So the answer ends with a FIN, and
+// what the client still sends is read and dropped until it closes too,
+// for up to lingerTime or lingerBytes.
+func lingeringClose(c net.Conn) {
+	defer c.Close()
+	if cw, ok := c.(interface{ CloseWrite() error }); !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c, lingerBytes)
 }
 
 // cutOff ends the wait the connection is in: the blocked read or write
