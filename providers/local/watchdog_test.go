@@ -51,12 +51,14 @@ func TestHeadersEnd(t *testing.T) {
 // still answers on a connection that stays usable, and a response the
 // client does not read is cut off, also while the server shuts down.
 func TestWatchdog(t *testing.T) {
-	l := limits{header: 400 * time.Millisecond, body: 1500 * time.Millisecond, write: 400 * time.Millisecond,
+	// The body limit is well above the others: a 408 for slow headers must
+	// come before it, even on a loaded machine.
+	l := limits{header: 400 * time.Millisecond, body: 3 * time.Second, write: 400 * time.Millisecond,
 		idle: 400 * time.Millisecond, tick: 20 * time.Millisecond}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/slow":
-			time.Sleep(2 * l.body) // longer than every limit
+			time.Sleep(l.body + l.tick) // longer than every limit
 		case "/big":
 			w.Write(make([]byte, 64<<20))
 			return
