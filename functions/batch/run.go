@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -37,6 +38,8 @@ type run struct {
 	when time.Time
 	csv  *mrt.CSVRows // the CSV header's mapping; nil for JSON Lines
 	info mrt.Info
+	// predictionSize bounds what a row's prediction adds to its text.
+	predictionSize int
 
 	openErrors func() (io.Writer, error)
 	errBuf     *bufio.Writer
@@ -82,6 +85,7 @@ type rowError struct {
 // stream runs the pipeline over in, whose format is "csv" or "jsonl".
 func (r *run) stream(ctx context.Context, in io.Reader, format string) error {
 	r.info = r.s.Model.Info()
+	r.predictionSize = predictionSize(r.info)
 	// A log part goes to its object as its pieces come, under a context
 	// of its own, cancelled before a part a failed run left open is
 	// closed, so that it is not committed.
@@ -281,7 +285,7 @@ func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
 func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error {
 	b := c.batch
 	b.Reset()
-	c.keep = c.keep[:0]
+	c.keep = slices.Grow(c.keep[:0], len(c.lines))
 	for i, line := range c.lines {
 		var ie *mrt.InputError
 		if r.csv != nil {
@@ -314,10 +318,17 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	if r.csv != nil && r.s.LogBucket != nil {
 		rec.Text = make([]string, w)
 	}
-	c.keptLines = c.keptLines[:0]
+	c.keptLines = slices.Grow(c.keptLines[:0], len(c.keep))
+	size := len(c.keep) * r.predictionSize // the output, made once rather than grown to
 	for _, i := range c.keep {
 		c.keptLines = append(c.keptLines, c.lines[i])
+		if r.csv != nil {
+			size += len(c.csv.Raw[i])
+		} else {
+			size += len(c.row(i))
+		}
 	}
+	c.out = slices.Grow(c.out, size)
 	c.ids = predlog.StableIDs(c.ids[:0], r.when, r.seed, c.keptLines)
 	var values int // where the CSV output's values begin
 	for j, i := range c.keep {
@@ -535,6 +546,17 @@ func appendCSVPrediction(b []byte, id string, info mrt.Info, out []float64) ([]b
 		b = strconv.AppendFloat(b, out[0], 'g', -1, 64)
 	}
 	return append(b, '\n'), values
+}
+
+// predictionSize bounds the text a row's prediction adds to the row in
+// either format: its id, label and values of up to 24 characters, with
+// JSON's names and punctuation.
+func predictionSize(info mrt.Info) int {
+	n := predlog.IDLen + 64 + 26*max(info.Outputs, 1)
+	for _, c := range info.Classes {
+		n += 2*len(c) + 8
+	}
+	return n
 }
 
 func finite(v []float64) bool {

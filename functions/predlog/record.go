@@ -91,6 +91,7 @@ func StableIDs(dst []string, t time.Time, seed string, lines []int) []string {
 		b.Write(text[:])
 	}
 	all := b.String()
+	dst = slices.Grow(dst, len(lines))
 	for i := range lines {
 		dst = append(dst, all[i*IDLen:(i+1)*IDLen])
 	}
