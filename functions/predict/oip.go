@@ -226,14 +226,20 @@ func readData(dec *jsontext.Decoder, in *oipInput, limit, depth int) *runtime.In
 		if len(in.present) >= limit {
 			return runtime.Errorf(-1, in.name, runtime.CodeTooManyRows, "more elements than the row limit allows (limits.max_rows)")
 		}
-		switch k := dec.PeekKind(); k {
-		case '[':
+		if dec.PeekKind() == '[' {
 			if e := readData(dec, in, limit, depth+1); e != nil {
 				return e
 			}
 			continue
+		}
+		// Read before its kind is trusted: a kind is peeked from the first
+		// byte alone, and "0.A" peeks as a number.
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return runtime.SyntaxError(-1, err)
+		}
+		switch tok.Kind() {
 		case '0':
-			tok, _ := dec.ReadToken()
 			v, err := tok.Float()
 			if err != nil {
 				return runtime.Errorf(len(in.present), in.name, runtime.CodeNonFinite, "%s overflows a 64-bit float", clip(tok.String()))
@@ -242,12 +248,10 @@ func readData(dec *jsontext.Decoder, in *oipInput, limit, depth int) *runtime.In
 			in.strs = append(in.strs, "")
 			in.present = append(in.present, true)
 		case '"':
-			tok, _ := dec.ReadToken()
 			in.nums = append(in.nums, 0)
 			in.strs = append(in.strs, tok.String())
 			in.present = append(in.present, true)
 		case 't', 'f':
-			tok, _ := dec.ReadToken()
 			v := 0.0
 			if tok.Bool() {
 				v = 1
@@ -256,13 +260,9 @@ func readData(dec *jsontext.Decoder, in *oipInput, limit, depth int) *runtime.In
 			in.strs = append(in.strs, tok.String())
 			in.present = append(in.present, true)
 		case 'n':
-			dec.ReadToken()
 			in.nums = append(in.nums, 0)
 			in.strs = append(in.strs, "")
 			in.present = append(in.present, false)
-		case 0:
-			_, err := dec.ReadToken()
-			return runtime.SyntaxError(-1, err)
 		default:
 			return runtime.Errorf(len(in.present), in.name, runtime.CodeInvalidType, "data elements must be numbers, strings, booleans or null")
 		}

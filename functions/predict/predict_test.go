@@ -236,6 +236,8 @@ func TestBadInput(t *testing.T) {
 		{"OIP missing feature", "POST", "/v2/models/breast-cancer/infer", `{"inputs":[{"name":"mean radius","shape":[1],"datatype":"FP32","data":[1]},{"name":"mean texture","shape":[1],"datatype":"FP32","data":[1]}]}`, "", 422, "missing_feature", "mean perimeter", -1},
 		{"OIP string for number", "POST", "/v2/models/breast-cancer/infer", fmt.Sprintf(`{"inputs":[{"name":"x","shape":[1,%d],"datatype":"BYTES","data":["a"%s]}]}`, s.Width(), strings.Repeat(`,"1"`, s.Width()-1)), "", 422, "invalid_type", "mean radius", 0},
 		{"OIP too many elements", "POST", "/v2/models/breast-cancer/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[` + strings.TrimSuffix(strings.Repeat("1,", 3001), ",") + `]}]}`, "", 413, "too_many_rows", "x", -1},
+		// Found by FuzzPredict: an element that starts like a number and is not one (a 500 before).
+		{"OIP broken number", "POST", "/v2/models/breast-cancer/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[0.A]}]}`, "", 400, "malformed", "", -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
