@@ -259,6 +259,7 @@ func hostilePredict(t *testing.T, table *hostileTable) {
 		{group: "OIP tensors", input: "`BYTES` strings for numeric features", path: infer, body: str(oip(`{"name":"x","shape":[1,30],"datatype":"BYTES","data":[` + strings.Repeat(`"a",`, 29) + `"a"]}`))},
 		{group: "OIP tensors", input: "more tensors than features (31)", path: infer, body: str(oip(strings.Repeat(`{"name":"x","shape":[1],"datatype":"FP64","data":[1]},`, 30) + `{"name":"x","shape":[1],"datatype":"FP64","data":[1]}`))},
 		{group: "OIP tensors", input: "UINT8 value 300", path: infer, body: str(oip(`{"name":"x","shape":[1,30],"datatype":"UINT8","data":[300` + strings.Repeat(",1", 29) + `]}`))},
+		{group: "OIP tensors", input: "an element `0.A` that starts like a number (found by `FuzzPredict`)", path: infer, body: str(oip(`{"name":"x","shape":[1,30],"datatype":"FP64","data":[0.A` + strings.Repeat(",1", 29) + `]}`))},
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
