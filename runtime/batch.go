@@ -134,6 +134,9 @@ type RowWriter struct {
 	b   *Batch
 	row int // number reported in errors
 	off int // offset of the row in X
+	// asJSON says every number String was given is in JSON's grammar as
+	// written (or empty), so the row's text can be logged as it is.
+	asJSON bool
 }
 
 // Begin starts a new row; label is the row number errors report.
@@ -149,7 +152,7 @@ func (b *Batch) Begin(label int) RowWriter {
 			b.S = append(b.S, "")
 		}
 	}
-	return RowWriter{b: b, row: label, off: off}
+	return RowWriter{b: b, row: label, off: off, asJSON: true}
 }
 
 func (r *RowWriter) field(col int) string { return r.b.Schema.Features[col].Name }
@@ -187,7 +190,9 @@ func (r *RowWriter) Number(col int, v float64, text string) *InputError {
 
 // String sets a value given as text: a category, or for a numeric feature a
 // number written as text (CSV). From JSON, a string for a numeric feature is
-// a type error; in CSV, text is all there is.
+// a type error; in CSV, text is all there is. A number in JSON's grammar,
+// the common case, is checked and read in one pass; strconv reads the rest
+// ("+1", ".5", " 1", "1e400", "NaN").
 func (r *RowWriter) String(col int, s string, fromJSON bool) *InputError {
 	f := &r.b.Schema.Features[col]
 	if f.Type == Categorical {
@@ -203,6 +208,10 @@ func (r *RowWriter) String(col int, s string, fromJSON bool) *InputError {
 		r.b.set[col] = true
 		return Errorf(r.row, f.Name, CodeInvalidType, "expected a number, got string %q", clip(s))
 	}
+	if v, end, ok := jsonNumber(s, 0); ok && end == len(s) {
+		return r.Number(col, v, "")
+	}
+	r.asJSON = r.asJSON && s == ""
 	v, err := ParseNumber(s)
 	if err != nil && strings.TrimSpace(s) != s {
 		v, err = ParseNumber(strings.TrimSpace(s))

@@ -17,8 +17,9 @@ import (
 // allocation per record), and each record's raw text is kept so a batch
 // output can echo it unchanged.
 type CSVRows struct {
-	Header []string
-	feat   []int // header position -> feature index, -1 for other columns
+	Header  []string
+	feat    []int // header position -> feature index, -1 for other columns
+	inOrder bool  // the features are the header's first columns, in schema order
 
 	src  io.Reader
 	mem  []byte // buf's backing array
@@ -100,10 +101,12 @@ func NewCSVRows(r io.Reader, s *Schema) (*CSVRows, error) {
 			c.feat[i] = j
 		}
 	}
+	c.inOrder = true
 	for j, ok := range seen {
 		if !ok {
 			return nil, Errorf(1, s.Features[j].Name, CodeMissingFeature, "the header has no column for this feature")
 		}
+		c.inOrder = c.inOrder && c.feat[j] == j
 	}
 	return c, nil
 }
@@ -352,37 +355,47 @@ func field(data string, a, b int) string {
 
 func countLines(b []byte) int { return bytes.Count(b, []byte{'\n'}) }
 
-// FillRecord appends a record (its fields, its line) to b. It only reads
-// c, so several goroutines may fill their own batches at once.
-func (c *CSVRows) FillRecord(b *Batch, record []string, line int) *InputError {
+// FillRecord appends a record (its fields, its line) to b. asJSON says
+// every number in it is written in JSON's grammar, so FeatureText can be
+// logged as it is. It only reads c, so several goroutines may fill their
+// own batches at once.
+func (c *CSVRows) FillRecord(b *Batch, record []string, line int) (asJSON bool, err *InputError) {
 	r := b.Begin(line)
 	for i, v := range record {
 		if j := c.feat[i]; j >= 0 {
 			if err := r.String(j, v, false); err != nil {
 				r.Abort()
-				return err
+				return false, err
 			}
 		}
 	}
 	if err := r.End(); err != nil {
 		r.Abort()
-		return err
+		return false, err
 	}
-	return nil
+	return r.asJSON, nil
 }
 
-// FeatureText puts each feature's text from record into dst (schema
-// order), so it can be logged as written instead of formatted again.
-func (c *CSVRows) FeatureText(record []string, dst []string) {
+// FeatureText is each feature's text in record, in schema order: the
+// record itself when its columns are in that order, else put into dst (one
+// string per feature).
+func (c *CSVRows) FeatureText(record []string, dst []string) []string {
+	if c.inOrder {
+		return record[:len(dst)]
+	}
 	for i, v := range record {
 		if j := c.feat[i]; j >= 0 {
 			dst[j] = v
 		}
 	}
+	return dst
 }
 
 // Fill appends the record Next read to b.
-func (c *CSVRows) Fill(b *Batch) *InputError { return c.FillRecord(b, c.Record, c.Line) }
+func (c *CSVRows) Fill(b *Batch) *InputError {
+	_, err := c.FillRecord(b, c.Record, c.Line)
+	return err
+}
 
 // Column is the position of a header column, -1 if absent.
 func (c *CSVRows) Column(name string) int {

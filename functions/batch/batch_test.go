@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -249,6 +250,96 @@ func TestSampledLog(t *testing.T) {
 			t.Fatal("a re-run logged other rows")
 		}
 		logged = append(logged, got)
+	}
+}
+
+// TestLogKeepsCSVText: a logged row's numbers are its CSV fields as
+// written when they are JSON numbers ("12.50" stays "12.50", not 12.5); a
+// row with a number that is not ("+5", " 7", ".5", "007") is logged with
+// the values read, so every record is JSON. A refused row between them must
+// not shift one row's text onto another's record, and columns out of the
+// schema's order land on their own features.
+func TestLogKeepsCSVText(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join(exampleDir, "holdout.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	asWritten := strings.Split(lines[1], ",")
+	copy(asWritten, []string{"12.50", "1E1", "-0", "0.0", ""})
+	notJSON := strings.Split(lines[2], ",")
+	copy(notJSON, []string{"+5", " 7", ".5", "007", "12.50", "5.", "1e+01"})
+	read := map[string]string{"+5": "5", " 7": "7", ".5": "0.5", "007": "7", "12.50": "12.5", "5.": "5", "1e+01": "10"}
+	in := []string{lines[0], strings.Join(asWritten, ","), "x" + lines[3], strings.Join(notJSON, ",")}
+	in = append(in, lines[4:]...)
+	for _, swapped := range []bool{false, true} {
+		rows := in
+		if swapped { // the first two columns change places
+			rows = nil
+			for _, l := range in {
+				f := strings.Split(l, ",")
+				f[0], f[1] = f[1], f[0]
+				rows = append(rows, strings.Join(f, ","))
+			}
+		}
+		ctx := context.Background()
+		b := memblob.OpenBucket(nil)
+		sc := newScorer(t, b)
+		sc.Schema.Features[4].Nullable = true // asWritten's empty field
+		if err := b.WriteAll(ctx, "input/forms.csv", []byte(strings.Join(rows, "\n")+"\n"), nil); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := sc.Score(ctx, "input/forms.csv"); err != nil || res.Failed != 1 {
+			t.Fatalf("result %+v, %v", res, err)
+		}
+		// Each output row is its input row as written, then its id.
+		out, _ := b.ReadAll(ctx, "output/forms.csv")
+		recs, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := recs[0]
+		input := map[string][]string{}
+		for _, rec := range recs[1:] {
+			input[rec[len(rec)-4]] = rec
+		}
+		logKeys := tools.Keys(t, b, "predictions/")
+		gz, _ := b.ReadAll(ctx, logKeys[0])
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for dec := json.NewDecoder(zr); dec.More(); n++ {
+			var r struct {
+				ID       string
+				Features map[string]json.RawMessage
+			}
+			if err := dec.Decode(&r); err != nil {
+				t.Fatal(err)
+			}
+			row := input[r.ID]
+			if row == nil {
+				t.Fatalf("record %s is no output row's", r.ID)
+			}
+			formatted := slices.Contains(row, notJSON[0])
+			for i, name := range header[:len(sc.Schema.Features)] {
+				want := row[i]
+				if formatted && read[want] != "" {
+					want = read[want]
+				}
+				if want == "" {
+					want = "null"
+				}
+				if got := string(r.Features[name]); got != want {
+					t.Errorf("swapped %v, row %s, %s: logged %s, want %s (written %q)", swapped, r.ID, name, got, want, row[i])
+				}
+			}
+		}
+		if n != len(recs)-1 {
+			t.Fatalf("%d records for %d rows", n, len(recs)-1)
+		}
 	}
 }
 

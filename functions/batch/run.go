@@ -72,9 +72,11 @@ type chunk struct {
 	batch *mrt.Batch
 	outv  []float64
 	keep  []int // positions of the rows that passed validation
-	// Their lines and stable ids.
+	// Their lines, stable ids, and whether their CSV numbers are JSON as
+	// written.
 	keptLines []int
 	ids       []string
+	asJSON    []bool
 }
 
 type rowError struct {
@@ -286,10 +288,12 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	b := c.batch
 	b.Reset()
 	c.keep = slices.Grow(c.keep[:0], len(c.lines))
+	c.asJSON = slices.Grow(c.asJSON[:0], len(c.lines))
 	for i, line := range c.lines {
 		var ie *mrt.InputError
+		asJSON := false
 		if r.csv != nil {
-			ie = r.csv.FillRecord(b, c.csv.Record(i, len(r.csv.Header)), line)
+			asJSON, ie = r.csv.FillRecord(b, c.csv.Record(i, len(r.csv.Header)), line)
 		} else {
 			ie = r.fillJSON(b, c.row(i), line, dec)
 		}
@@ -298,6 +302,7 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 			continue
 		}
 		c.keep = append(c.keep, i)
+		c.asJSON = append(c.asJSON, asJSON)
 	}
 	sort.Slice(c.bad, func(i, j int) bool { return c.bad[i].line < c.bad[j].line })
 
@@ -315,8 +320,9 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	c.records.Reset()
 	rec := predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
 	w := b.Width()
+	var text []string // a CSV row's features' text, when its columns are not in schema order
 	if r.csv != nil && r.s.LogBucket != nil {
-		rec.Text = make([]string, w)
+		text = make([]string, w)
 	}
 	c.keptLines = slices.Grow(c.keptLines[:0], len(c.keep))
 	size := len(c.keep) * r.predictionSize // the output, made once rather than grown to
@@ -343,8 +349,11 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 			c.out = appendJSONPrediction(c.out, id, r.info, out)
 		}
 		if r.s.LogBucket != nil && r.s.LogSample.Keep(id) {
-			if rec.Text != nil {
-				r.csv.FeatureText(c.csv.Record(i, len(r.csv.Header)), rec.Text)
+			if text != nil {
+				rec.Text = nil // formatted again where some number is not JSON as written ("+1")
+				if c.asJSON[j] {
+					rec.Text = r.csv.FeatureText(c.csv.Record(i, len(r.csv.Header)), text)
+				}
 				rec.OutText = nil
 				if finite(out) { // the output's text, copied
 					rec.OutText = c.out[values : len(c.out)-1]

@@ -28,7 +28,7 @@ func logChunk(b testing.TB) (*predlog.Encoder, []predlog.Record) {
 			text[j] = strconv.FormatFloat(x[j], 'g', 4, 64)
 		}
 		p := rng.Float64()
-		recs[i] = predlog.Record{ID: predlog.NewID(), Time: now, Source: predlog.SourceHTTP, X: x, Text: text, TextIsJSON: true,
+		recs[i] = predlog.Record{ID: predlog.NewID(), Time: now, Source: predlog.SourceHTTP, X: x, Text: text,
 			Out: []float64{p, 1 - p}, Latency: time.Duration(rng.IntN(1e6))}
 	}
 	return predlog.NewEncoder("breast-cancer", "1", s, m.Info()), recs

@@ -137,8 +137,7 @@ func (l *Logger) Log(source string, ids []byte, b *runtime.Batch, out []float64,
 		}
 	}
 	rec := &l.rec
-	// Batch.Text is only ever what ScanInstances read, numbers in JSON's grammar.
-	rec.Time, rec.Source, rec.Latency, rec.TextIsJSON = now, source, latency, true
+	rec.Time, rec.Source, rec.Latency = now, source, latency
 	text := outText
 	for i := 0; i < b.Rows; i++ {
 		var values []byte

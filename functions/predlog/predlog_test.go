@@ -209,8 +209,8 @@ func TestLogObjectIsOneMember(t *testing.T) {
 
 // TestAppendReusedRecord: one Record reused for rows of different times,
 // latencies and texts writes each row's own (the time's and latency's text
-// is kept in the Record between rows), and text is copied only when it is
-// a JSON number or said to be.
+// is kept in the Record between rows), and the value is formatted where
+// there is no text.
 func TestAppendReusedRecord(t *testing.T) {
 	t.Parallel()
 	s, info := schema(t)
@@ -219,24 +219,23 @@ func TestAppendReusedRecord(t *testing.T) {
 	cases := []struct {
 		at      time.Time
 		latency time.Duration
-		text    string
-		isJSON  bool
+		text    string // as written, or "" to format the value
 		ts      string
 		lat     float64
 		age     string
 	}{
-		{base, 1500 * time.Microsecond, "12", false, "2026-11-26T23:59:59.998Z", 1.5, "12"},
-		{base.Add(500 * time.Microsecond), 1500 * time.Microsecond, "12.50", false, "2026-11-26T23:59:59.998Z", 1.5, "12.50"},
-		{base.Add(time.Millisecond), 2 * time.Millisecond, "1e3", false, "2026-11-26T23:59:59.999Z", 2, "1e3"},
-		{base.Add(2 * time.Millisecond), 2 * time.Millisecond, "+5", false, "2026-11-27T00:00:00.000Z", 2, "5"}, // not JSON: the value, formatted
-		{base.Add(2 * time.Millisecond), 0, "", true, "2026-11-27T00:00:00.000Z", 0, "5"},
-		{base.Add(-time.Hour), 3 * time.Microsecond, "7", true, "2026-11-26T22:59:59.998Z", 0.003, "7"},
+		{base, 1500 * time.Microsecond, "12", "2026-11-26T23:59:59.998Z", 1.5, "12"},
+		{base.Add(500 * time.Microsecond), 1500 * time.Microsecond, "12.50", "2026-11-26T23:59:59.998Z", 1.5, "12.50"},
+		{base.Add(time.Millisecond), 2 * time.Millisecond, "1e3", "2026-11-26T23:59:59.999Z", 2, "1e3"},
+		{base.Add(2 * time.Millisecond), 2 * time.Millisecond, "", "2026-11-27T00:00:00.000Z", 2, "5"},
+		{base.Add(2 * time.Millisecond), 0, "", "2026-11-27T00:00:00.000Z", 0, "5"},
+		{base.Add(-time.Hour), 3 * time.Microsecond, "7", "2026-11-26T22:59:59.998Z", 0.003, "7"},
 	}
 	var lines predlog.Lines
 	var r predlog.Record
 	for _, c := range cases {
 		r.ID, r.Time, r.Source, r.Latency = "x", c.at, "http", c.latency
-		r.X, r.S, r.Text, r.TextIsJSON = []float64{5, 0}, []string{"", "pro"}, []string{c.text, ""}, c.isJSON
+		r.X, r.S, r.Text = []float64{5, 0}, []string{"", "pro"}, []string{c.text, ""}
 		r.Out = []float64{0.25, 0.75}
 		enc.Append(&lines, &r)
 	}

@@ -230,15 +230,12 @@ type Record struct {
 	Source string
 	X      []float64 // the row's values
 	S      []string  // the row's raw categorical values (nil when none)
-	// Text, when set, is each feature's value as it was written (a CSV
-	// field): a numeric one that is already a JSON number is copied, which
-	// is the same number and much cheaper than formatting it again.
+	// Text, when set, is each numeric feature's number as it was written,
+	// in JSON's grammar, or "" to format X's (runtime.Batch.Text, a CSV
+	// row's fields): copied, which is the same number and much cheaper than
+	// formatting it again. A categorical feature's is not read.
 	Text []string
-	// TextIsJSON says every non-empty Text is a JSON number already (read
-	// from JSON, whose grammar the reader checked), so it is not checked
-	// again.
-	TextIsJSON bool
-	Out        []float64 // the model's output for the row
+	Out  []float64 // the model's output for the row
 	// OutText, when set, is Out as text already, comma-separated (a CSV
 	// row's, an HTTP answer's): copied rather than formatted again. Each
 	// must be JSON: a number, or null where Out is not finite.
@@ -293,9 +290,9 @@ func (e *Encoder) Append(l *Lines, r *Record) {
 	dst = part(dst, 2)
 	dst = append(append(append(dst, '"'), r.Source...), '"')
 	next := 3
-	if r.TextIsJSON && e.numeric && len(r.Text) == len(e.cats) {
-		// An HTTP row's numbers, all JSON already: the loop below without
-		// its questions, a tenth of the record's cost.
+	if e.numeric && len(r.Text) == len(e.cats) {
+		// A row's numbers as written: the loop below without its
+		// questions, a tenth of the record's cost.
 		for i, t := range r.Text {
 			at = append(at, uint32(len(dst)))
 			dst = append(dst, p[next+i]...)
@@ -311,7 +308,7 @@ func (e *Encoder) Append(l *Lines, r *Record) {
 			switch {
 			case cat && r.S != nil && r.S[i] != "":
 				dst = appendString(dst, r.S[i])
-			case r.Text != nil && !cat && r.Text[i] != "" && (r.TextIsJSON || isJSONNumber(r.Text[i])):
+			case r.Text != nil && !cat && r.Text[i] != "":
 				dst = append(dst, r.Text[i]...)
 			default:
 				dst = AppendFloat(dst, r.X[i])
@@ -346,44 +343,6 @@ func (e *Encoder) Append(l *Lines, r *Record) {
 	}
 	dst = append(dst, r.latency...)
 	l.text, l.parts = part(dst, next+1), at
-}
-
-// isJSONNumber reports whether s is a number in JSON's grammar:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - start
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // AppendFloat writes v as a JSON number, or null when it is not finite.
