@@ -320,7 +320,7 @@ func (r *run) score(ctx context.Context, c *chunk, dec **jsontext.Decoder) error
 	c.records.Reset()
 	rec := predlog.Record{Time: time.Now(), Source: predlog.SourceBatch, Latency: latency}
 	w := b.Width()
-	var text []string // a CSV row's features' text, when its columns are not in schema order
+	var text []string // FeatureText's room (columns out of schema order); nil unless a CSV is logged
 	if r.csv != nil && r.s.LogBucket != nil {
 		text = make([]string, w)
 	}
